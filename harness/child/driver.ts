@@ -1,0 +1,143 @@
+// The TypeScript driver: the first speaker of the protocol in PROTOCOL.md. It runs in the
+// submission's process (sandboxed by the runner), loads the project's child module and the
+// submission, and answers the parent's calls. It never sees expected outputs.
+import { nowMs } from './clock.ts'; // first: clocks are captured before anything else loads
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Bench } from 'tinybench';
+import { encodeFrame, FrameReader } from '../protocol/frame.ts';
+import type { Record_, Value } from '../protocol/values.ts';
+import { BadOutputError, type ChildContext, type ChildProject, type Submission } from './api.ts';
+import { startTensorRuntime, type BackendName, type TensorRuntime } from './tensor-runtime.ts';
+
+const REQ_FD = 3;
+const RES_FD = 4;
+
+const out = createWriteStream('', { fd: RES_FD });
+function send(msg: Value): Promise<void> {
+  return new Promise((resolve, reject) => out.write(encodeFrame(msg), (e) => (e ? reject(e) : resolve())));
+}
+
+function describeError(e: unknown): { message: string; stack: string } {
+  if (e instanceof Error) return { message: `${e.name}: ${e.message}`, stack: String(e.stack ?? '') };
+  return { message: `thrown value: ${String(e)}`, stack: '' };
+}
+
+let project: ChildProject | null = null;
+let sub: Submission | null = null;
+let ctx: ChildContext | null = null;
+let currentCall: number | null = null;
+
+async function hello(m: Record<string, Value>): Promise<void> {
+  project = ((await import(pathToFileURL(String(m.projectChild)).href)) as { default: ChildProject }).default;
+  let rt: TensorRuntime | null = null;
+  if (project.runtime === 'tfjs') rt = await startTensorRuntime(String(m.backend) as BackendName);
+  ctx = { rt: rt as TensorRuntime, nowMs };
+  // From here on, a failure to load belongs to the submission, not to the machine.
+  await send({ type: 'runtime_ready' });
+  try {
+    sub = (await import(pathToFileURL(String(m.entry)).href)) as Submission;
+  } catch (e) {
+    await send({ type: 'load_error', ...describeError(e) });
+    return;
+  }
+  const missing: Record<string, string[]> = {};
+  for (const [id, t] of Object.entries(project.tasks)) {
+    const miss = t.exports.filter((name) => typeof sub![name] !== 'function' && typeof sub![name] !== 'object');
+    if (miss.length) missing[id] = miss;
+  }
+  await send({
+    type: 'ready',
+    backend: rt?.backend ?? 'none',
+    device: rt?.device ?? {},
+    missing,
+  });
+}
+
+async function call(m: Record<string, Value>): Promise<void> {
+  const id = Number(m.id);
+  currentCall = id;
+  const task = project!.tasks[String(m.task)];
+  if (!task) throw new Error(`unknown task ${String(m.task)}`);
+  const c = ctx!;
+  try {
+    const before = c.rt ? c.rt.memory().tensors : 0;
+    if (m.mode === 'measure') {
+      const pool = m.inputs as Record_[];
+      const n = Number(m.iterations);
+      const outputs: Record_[] = [];
+      let i = 0;
+      let args: unknown;
+      const bench = new Bench({ now: nowMs, iterations: n, time: 0, warmup: false, retainSamples: true, throws: true });
+      bench.add(
+        String(m.task),
+        async () => {
+          outputs.push(await task.invoke(sub!, args, c));
+        },
+        {
+          beforeEach: async () => {
+            args = await task.prepare(pool[i++ % pool.length]!, c);
+          },
+          afterEach: () => task.release?.(args, c),
+        },
+      );
+      const t0 = nowMs();
+      await bench.run();
+      const wall = nowMs() - t0;
+      const r = bench.tasks[0]!.result;
+      if (r.state === 'errored') throw r.error;
+      if (r.state !== 'completed') throw new Error(`measurement ended early (${r.state})`);
+      const samples = [...(r.latency.samples ?? [])];
+      const leaked = c.rt ? c.rt.memory().tensors - before : 0;
+      await send({ type: 'result', id, outputs, samples_ms: samples, wall_ms: wall, leaked_tensors: leaked });
+    } else {
+      const args = await task.prepare(m.inputs as Record_, c);
+      let outputs: Record_;
+      let peak: number | null = null;
+      const t0 = nowMs();
+      if (m.memory && c.rt) {
+        const r = await c.rt.peakBytes(() => task.invoke(sub!, args, c));
+        outputs = r.result;
+        peak = r.peakBytes;
+      } else {
+        outputs = await task.invoke(sub!, args, c);
+      }
+      const ms = nowMs() - t0;
+      task.release?.(args, c);
+      const leaked = c.rt ? c.rt.memory().tensors - before : 0;
+      await send({ type: 'result', id, outputs, ms, peak_bytes: peak, leaked_tensors: leaked });
+    }
+  } catch (e) {
+    const kind = e instanceof BadOutputError ? 'bad_output' : 'exception';
+    await send({ type: 'error', id, kind, ...describeError(e) });
+  } finally {
+    currentCall = null;
+  }
+}
+
+// A throw that escapes the call (a stray timer, an unhandled rejection) still belongs to the
+// call in progress, if any; the parent decides what happens next.
+for (const ev of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(ev, (e: unknown) => {
+    void send({ type: 'fatal', id: currentCall, ...describeError(e) }).finally(() => process.exit(70));
+  });
+}
+
+const reader = new FrameReader({ maxFrameBytes: 2 ** 31 - 1, maxTensorBytes: 2 ** 31 - 1 });
+let queue: Promise<void> = Promise.resolve();
+createReadStream('', { fd: REQ_FD })
+  .on('data', (chunk) => {
+    for (const msg of reader.push(chunk as Buffer)) {
+      const m = msg as Record<string, Value>;
+      queue = queue.then(async () => {
+        if (m.type === 'hello') await hello(m);
+        else if (m.type === 'call') await call(m);
+        else if (m.type === 'bye') process.exit(0);
+      });
+      queue.catch(async (e) => {
+        await send({ type: 'fatal', id: currentCall, ...describeError(e) });
+        process.exit(70);
+      });
+    }
+  })
+  .on('end', () => process.exit(0));

@@ -1,0 +1,158 @@
+// The command line: test, grade, bench, doctor. Exit codes: 0 completed (whatever the score),
+// 2 bad usage, 3 the submission could not be loaded, 4 not gradable (a harness or machine fault).
+import { Command, CommanderError, Option } from 'commander';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { BACKENDS, type BackendName } from './child/tensor-runtime.ts';
+import { executeRun, type RunOptions } from './grade/run.ts';
+import { DEFAULT_MEASURE } from './measure/interleaved.ts';
+import { findProject, UsageError } from './projects.ts';
+import { printRun } from './report/console.ts';
+import { HARNESS_ROOT, PlainLauncher, type Launcher } from './runner/launcher.ts';
+import { BubblewrapLauncher, sandboxProblem } from './runner/sandbox.ts';
+import { doctor, printDoctor } from './doctor.ts';
+
+type Mode = 'test' | 'grade' | 'bench';
+
+interface Flags {
+  out?: string;
+  hidden?: boolean;
+  backend: BackendName;
+  json?: boolean;
+  sandbox: 'auto' | 'required' | 'off';
+  case?: string;
+  task?: string[];
+  timeoutScale: string;
+  resume?: boolean;
+  reference?: string;
+  secretFile?: string;
+  budget?: string;
+}
+
+class ExitError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function pickLauncher(mode: 'auto' | 'required' | 'off', say: (s: string) => void): Launcher {
+  if (mode === 'off') return new PlainLauncher();
+  const problem = sandboxProblem();
+  if (!problem) return new BubblewrapLauncher();
+  if (mode === 'required')
+    throw new ExitError(4, `not gradable: --sandbox required, but ${problem}. Install it, or pass --sandbox auto for a local, unsandboxed run.`);
+  say(`WARNING: ${problem}. Running your code WITHOUT a sandbox (fine on your own machine; grading always sandboxes).`);
+  return new PlainLauncher();
+}
+
+function readSecret(flags: Flags): string | undefined {
+  if (flags.secretFile) return readFileSync(flags.secretFile, 'utf8').trim();
+  return process.env.MLSYS_HIDDEN_SECRET || undefined;
+}
+
+async function runCommand(mode: Mode, projectName: string, submission: string | undefined, flags: Flags): Promise<number> {
+  const say = (s: string) => {
+    if (!flags.json) process.stderr.write(s + '\n');
+  };
+  const project = await findProject(projectName);
+  const defaultRef = path.join(HARNESS_ROOT, 'reference', project.id);
+  const subDir = submission ?? path.join(HARNESS_ROOT, 'projects', project.id, 'starter');
+  if (!existsSync(subDir) || !statSync(subDir).isDirectory()) throw new UsageError(`submission folder not found: ${subDir}`);
+  const secret = readSecret(flags);
+  if (flags.hidden && !secret) throw new UsageError('--hidden needs the grader secret: set MLSYS_HIDDEN_SECRET or pass --secret-file');
+  const timeoutScale = Number(flags.timeoutScale);
+  if (!(timeoutScale > 0)) throw new UsageError('--timeout-scale must be a positive number');
+  if (flags.task) for (const t of flags.task) if (!project.tasks.some((x) => x.id === t)) throw new UsageError(`unknown task '${t}' (tasks: ${project.tasks.map((x) => x.id).join(', ')})`);
+  const launcher = pickLauncher(flags.sandbox, say);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const outDir = path.resolve(flags.out ?? path.join('results', `${project.id}-${mode}-${stamp}`));
+  const referenceDir = flags.reference ?? (existsSync(defaultRef) ? defaultRef : null);
+  const opt: RunOptions = {
+    project,
+    mode,
+    submissionDir: path.resolve(subDir),
+    referenceDir,
+    outDir,
+    hidden: Boolean(flags.hidden),
+    secret,
+    backend: flags.backend,
+    launcher,
+    tasks: flags.task,
+    caseId: flags.case,
+    timeoutScale,
+    measure: flags.budget ? { ...DEFAULT_MEASURE, budgetMs: Number(flags.budget) * 1000 } : DEFAULT_MEASURE,
+    resume: Boolean(flags.resume),
+    progress: say,
+  };
+  const outcome = await executeRun(opt);
+  if (flags.json) process.stdout.write(JSON.stringify(mode === 'bench' ? outcome.bench : mode === 'grade' ? outcome.results ?? outcome.run : outcome.run, null, 2) + '\n');
+  else printRun(project, outcome, outDir, referenceDir !== null);
+  return outcome.exitCode;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('mlsys')
+    .description('Autograder and benchmark harness for the Systems for ML course')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const common = (c: Command, mode: Mode) =>
+    c
+      .option('--out <dir>', 'where to write results (default: results/<project>-<mode>-<time>/)')
+      .addOption(new Option('--backend <name>', 'tensor backend').choices(['auto', ...BACKENDS]).default('auto'))
+      .option('--json', 'print only JSON on stdout')
+      .addOption(new Option('--sandbox <mode>', 'run the submission under bubblewrap').choices(['auto', 'required', 'off']).default(mode === 'grade' ? 'required' : 'auto'))
+      .option('--task <id...>', 'only these tasks')
+      .option('--timeout-scale <x>', 'multiply every time limit (slow machines)', '1')
+      .option('--budget <s>', 'timing budget per timed case, in seconds', String(DEFAULT_MEASURE.budgetMs / 1000))
+      .option('--reference <dir>', 'the reference solution to time against (default: reference/<project> when present)')
+      .action(async (project: string, submission: string | undefined, flags: Flags) => {
+        result = await runCommand(mode, project, submission, flags);
+      });
+  let result = 0;
+  common(program.command('test').argument('<project>').argument('[submission]').description('public cases only: the student view').option('--case <task/n>', 're-run just this case'), 'test');
+  common(
+    program
+      .command('grade')
+      .argument('<project>')
+      .argument('<submission>')
+      .description('grade a submission: results.json (Gradescope format) and run.json')
+      .option('--hidden', 'include hidden cases (needs MLSYS_HIDDEN_SECRET or --secret-file)')
+      .option('--secret-file <file>', 'file holding the grader secret for hidden cases')
+      .option('--case <task/n>', 're-run just this case')
+      .option('--resume', 'keep the cases already finished in --out/run.json'),
+    'grade',
+  );
+  common(
+    program.command('bench').argument('<project>').argument('[submission]').description('time the tasks next to the reference: bench.json'),
+    'bench',
+  );
+  program
+    .command('doctor')
+    .description('what this machine offers: tensor backends, WebGPU adapter, sandbox, CUDA, Slurm')
+    .option('--json', 'print only JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const report = await doctor();
+      if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else printDoctor(report);
+      result = 0;
+    });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return result;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UsageError) {
+      process.stderr.write(`mlsys: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ExitError) {
+      process.stderr.write(`mlsys: ${e.message}\n`);
+      return e.code;
+    }
+    process.stderr.write(`mlsys: internal error (not a problem with your code): ${e instanceof Error ? e.stack : String(e)}\n`);
+    return 4;
+  }
+}

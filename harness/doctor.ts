@@ -1,0 +1,98 @@
+// What this machine offers, and what is missing with the command that installs it.
+import { execa } from 'execa';
+import os from 'node:os';
+import { BACKENDS, startTensorRuntime } from './child/tensor-runtime.ts';
+import { sandboxProblem } from './runner/sandbox.ts';
+
+export interface DoctorReport {
+  node: string;
+  cpu: string;
+  cores: number;
+  backends: Record<string, { ok: boolean; device?: Record<string, unknown>; error?: string }>;
+  webgpu: { ok: boolean; adapter?: Record<string, unknown>; features?: string[]; error?: string };
+  sandbox: { ok: boolean; problem?: string };
+  nvcc: { ok: boolean; version?: string };
+  slurm: { ok: boolean; version?: string };
+  nvidia_smi: { ok: boolean; gpus?: string };
+  missing: { what: string; install: string }[];
+}
+
+async function version(cmd: string, args: string[]): Promise<string | null> {
+  try {
+    const r = await execa(cmd, args, { timeout: 10000 });
+    return (r.stdout || r.stderr).trim().split('\n').slice(-1)[0] ?? '';
+  } catch {
+    return null;
+  }
+}
+
+async function webgpuAdapter(): Promise<DoctorReport['webgpu']> {
+  try {
+    const webgpu = (await import('webgpu')) as unknown as { create(f: string[]): GPU; globals: object };
+    Object.assign(globalThis, webgpu.globals);
+    const gpu = webgpu.create([]);
+    (globalThis as { __mlsysGpu?: unknown }).__mlsysGpu = gpu; // keep Dawn's instance alive
+    const a = await gpu.requestAdapter();
+    if (!a) return { ok: false, error: 'no adapter (no Vulkan driver)' };
+    const info = a.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+    return {
+      ok: true,
+      adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, fallback: Boolean(info.isFallbackAdapter) },
+      features: [...a.features].sort(),
+    };
+  } catch (e) {
+    return { ok: false, error: String(e) };
+  }
+}
+
+export async function doctor(): Promise<DoctorReport> {
+  process.env.XDG_RUNTIME_DIR ??= os.tmpdir();
+  const backends: DoctorReport['backends'] = {};
+  for (const b of BACKENDS) {
+    try {
+      const rt = await startTensorRuntime(b);
+      backends[b] = { ok: true, device: rt.device };
+    } catch (e) {
+      backends[b] = { ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+  const webgpu = await webgpuAdapter();
+  const problem = sandboxProblem();
+  const nvcc = await version('nvcc', ['--version']);
+  const slurm = await version('sbatch', ['--version']);
+  const smi = await version('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader']);
+  const missing: DoctorReport['missing'] = [];
+  if (!backends.tensorflow?.ok) missing.push({ what: 'tfjs-node-gpu (native TensorFlow)', install: 'npm install @tensorflow/tfjs-node-gpu (downloads libtensorflow; needs network)' });
+  if (!webgpu.ok)
+    missing.push({ what: 'a WebGPU adapter', install: 'Debian 12: enable bookworm-backports, then apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1' });
+  if (problem) missing.push({ what: 'the sandbox', install: 'apt-get install bubblewrap util-linux' });
+  if (!nvcc) missing.push({ what: 'nvcc (CUDA kernels)', install: 'the CUDA toolkit (nvidia-cuda-toolkit)' });
+  if (!slurm) missing.push({ what: 'Slurm (cluster dispatch)', install: 'apt-get install slurm-client' });
+  return {
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    backends,
+    webgpu,
+    sandbox: problem ? { ok: false, problem } : { ok: true },
+    nvcc: nvcc ? { ok: true, version: nvcc } : { ok: false },
+    slurm: slurm ? { ok: true, version: slurm } : { ok: false },
+    nvidia_smi: smi ? { ok: true, gpus: smi } : { ok: false },
+    missing,
+  };
+}
+
+export function printDoctor(r: DoctorReport): void {
+  const line = (ok: boolean, what: string, detail: string) => process.stdout.write(`${ok ? ' ok ' : ' -- '} ${what.padEnd(18)} ${detail}\n`);
+  process.stdout.write(`node ${r.node} on ${r.cpu} (${r.cores} cores)\n`);
+  for (const [b, s] of Object.entries(r.backends)) line(s.ok, `backend ${b}`, s.ok ? JSON.stringify(s.device) : (s.error ?? ''));
+  line(r.webgpu.ok, 'WebGPU adapter', r.webgpu.ok ? `${JSON.stringify(r.webgpu.adapter)} features: ${r.webgpu.features?.join(', ')}` : (r.webgpu.error ?? ''));
+  line(r.sandbox.ok, 'sandbox', r.sandbox.ok ? 'bubblewrap works' : (r.sandbox.problem ?? ''));
+  line(r.nvcc.ok, 'nvcc', r.nvcc.version ?? 'not found');
+  line(r.slurm.ok, 'slurm', r.slurm.version ?? 'not found');
+  line(r.nvidia_smi.ok, 'nvidia-smi', r.nvidia_smi.gpus ?? 'not found');
+  if (r.missing.length) {
+    process.stdout.write('\nMissing:\n');
+    for (const m of r.missing) process.stdout.write(`  ${m.what}: ${m.install}\n`);
+  }
+}

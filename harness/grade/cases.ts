@@ -1,0 +1,60 @@
+// The list of cases a run covers, with their seeds. Public seeds come from names only (the
+// same everywhere, printed with every failure); hidden seeds also mix in the grader's secret,
+// which never reaches the submission's process.
+import { seedFrom } from '../rng.ts';
+import type { CaseSpec, Project, Task } from '../project.ts';
+import { UsageError } from '../projects.ts';
+
+export type Visibility = 'public' | 'hidden';
+
+export interface PlannedCase {
+  task: Task;
+  index: number;
+  visibility: Visibility;
+  spec: CaseSpec<unknown>;
+  seed: number;
+  /** `task/n` for public cases, `task/hidden-n` for hidden ones. */
+  id: string;
+}
+
+export interface CaseSelection {
+  hidden: boolean;
+  secret?: string;
+  tasks?: string[];
+  /** `task/n`: just that case. */
+  caseId?: string;
+}
+
+export function publicSeed(project: Project, task: Task, index: number): number {
+  return seedFrom(project.id, task.id, 'public', String(index));
+}
+
+export function hiddenSeed(secret: string, project: Project, task: Task, index: number): number {
+  return seedFrom(secret, project.id, task.id, 'hidden', String(index));
+}
+
+export function planCases(project: Project, sel: CaseSelection): PlannedCase[] {
+  const out: PlannedCase[] = [];
+  for (const task of project.tasks) {
+    if (sel.tasks && !sel.tasks.includes(task.id)) continue;
+    task.public.forEach((spec, index) =>
+      out.push({ task, index, visibility: 'public', spec, seed: publicSeed(project, task, index), id: `${task.id}/${index}` }),
+    );
+    if (sel.hidden) {
+      if (!sel.secret) throw new UsageError('hidden cases need the grader secret');
+      const secret = sel.secret;
+      task.hidden.forEach((spec, index) =>
+        out.push({ task, index, visibility: 'hidden', spec, seed: hiddenSeed(secret, project, task, index), id: `${task.id}/hidden-${index}` }),
+      );
+    }
+  }
+  if (sel.caseId) {
+    const one = out.filter((c) => c.id === sel.caseId);
+    if (!one.length) {
+      const ids = out.map((c) => c.id).join(', ');
+      throw new UsageError(`no case '${sel.caseId}'. Cases: ${ids}`);
+    }
+    return one;
+  }
+  return out;
+}

@@ -1,0 +1,359 @@
+// One run: plan the cases, start the submission's process, check every case against the
+// oracle, time what is timed next to the reference, score, and write the results as they come.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Project, Task } from '../project.ts';
+import type { Record_, Value } from '../protocol/values.ts';
+import { Rng } from '../rng.ts';
+import type { BackendName } from '../child/tensor-runtime.ts';
+import type { Launcher } from '../runner/launcher.ts';
+import { SubmissionProcess, type StartOutcome } from '../runner/session.ts';
+import { measureInterleaved, type MeasureOptions, type PoolItem } from '../measure/interleaved.ts';
+import { planCases, type PlannedCase } from './cases.ts';
+import { scoreTask } from './score.ts';
+import { hostDevice, harnessVersions } from '../report/device.ts';
+import { benchSchema, runSchema, type BenchRecord, type CaseRecord, type PerfRecord, type RunRecord } from '../report/schema.ts';
+import { writeJson, writeAtomic } from '../report/write.ts';
+import { toGradescope, type GradescopeResults } from '../report/gradescope.ts';
+
+export interface RunOptions {
+  project: Project;
+  mode: 'test' | 'grade' | 'bench';
+  submissionDir: string;
+  /** The reference solution's folder, when this machine has it (speed is graded against it). */
+  referenceDir: string | null;
+  outDir: string | null;
+  hidden: boolean;
+  secret?: string;
+  backend: BackendName;
+  launcher: Launcher;
+  tasks?: string[];
+  caseId?: string;
+  timeoutScale: number;
+  measure: MeasureOptions;
+  resume: boolean;
+  progress: (line: string) => void;
+}
+
+export interface RunOutcome {
+  run: RunRecord;
+  exitCode: 0 | 3 | 4;
+  results?: GradescopeResults;
+  bench?: BenchRecord[];
+}
+
+export function findEntry(dir: string, entries: string[]): string | null {
+  for (const e of entries) {
+    const f = path.join(dir, e);
+    if (existsSync(f)) return f;
+  }
+  return null;
+}
+
+class NotGradable extends Error {}
+
+/** A submission (or the reference) in its own process, restarted after a fault. */
+class Impl {
+  proc: SubmissionProcess | null = null;
+  ready: Record<string, Value> | null = null;
+  loadError: string | null = null;
+  stdout = '';
+  stderr = '';
+  private scratch: string[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly entry: string,
+    private readonly opt: RunOptions,
+  ) {}
+
+  /** Starts the process if it is not running; false (with loadError) when the code cannot load. */
+  async ensure(): Promise<boolean> {
+    if (this.proc?.alive) return true;
+    if (this.proc) this.collectOutput();
+    for (let attempt = 1; ; attempt++) {
+      const scratch = mkdtempSync(path.join(os.tmpdir(), 'mlsys-scratch-'));
+      this.scratch.push(scratch);
+      const { proc, outcome } = await SubmissionProcess.start(
+        this.opt.launcher,
+        { submissionDir: this.dir, scratchDir: scratch, env: {}, gpu: Boolean(this.opt.project.gpu) },
+        { projectChild: this.opt.project.child, entry: this.opt.launcher.entryInside(this.entry, this.dir, scratch), backend: this.opt.backend },
+        60000 * this.opt.timeoutScale,
+      );
+      this.proc = proc;
+      const o = outcome as StartOutcome;
+      if (o.ok) {
+        this.ready = o.ready;
+        return true;
+      }
+      await proc.stop();
+      this.collectOutput();
+      this.proc = null;
+      if (o.fault === 'harness') {
+        if (attempt < 2) continue; // machine hiccups are retried once
+        throw new NotGradable(`${this.name}: ${o.message}`);
+      }
+      this.loadError = o.message;
+      return false;
+    }
+  }
+
+  collectOutput(): void {
+    if (!this.proc) return;
+    const cap = (s: string) => (s.length > 200000 ? `${s.slice(0, 100000)}\n[...]\n${s.slice(-100000)}` : s);
+    this.stdout = cap(this.stdout + this.proc.stdout.text());
+    this.stderr = cap(this.stderr + this.proc.stderr.text());
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc) {
+      await this.proc.stop();
+      this.collectOutput();
+      this.proc = null;
+    }
+    for (const s of this.scratch) for (const d of [s, `${s}.sub`]) rmSync(d, { recursive: true, force: true });
+    this.scratch = [];
+  }
+}
+
+const nowIso = () => new Date().toISOString();
+
+export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
+  const { project } = opt;
+  const t0 = performance.now();
+  const entry = findEntry(opt.submissionDir, project.entries);
+  const runFile = opt.outDir ? path.join(opt.outDir, 'run.json') : null;
+  const run: RunRecord = {
+    schema: 'mlsys.run/1',
+    status: 'running',
+    mode: opt.mode,
+    project: project.id,
+    submission: { path: path.resolve(opt.submissionDir), entry: entry ? path.relative(opt.submissionDir, entry) : null },
+    started_at: nowIso(),
+    finished_at: null,
+    options: {
+      hidden: opt.hidden,
+      backend: opt.backend,
+      sandbox: opt.launcher.name,
+      timeout_scale: opt.timeoutScale,
+      tasks: opt.tasks ?? null,
+      case: opt.caseId ?? null,
+    },
+    device: { host: hostDevice(), sandbox: opt.launcher.name },
+    versions: harnessVersions(),
+    cases: [],
+    perf: [],
+    score: null,
+    warnings: [],
+    output: { stdout: '', stderr: '' },
+    not_gradable_reason: null,
+  };
+  if (!opt.launcher.sandboxed)
+    run.warnings.push('the submission ran WITHOUT a sandbox: fine on your own machine, never for grading');
+  const save = () => {
+    if (runFile) writeJson(runFile, runSchema, run);
+  };
+
+  const planned = opt.mode === 'bench' ? [] : planCases(project, { hidden: opt.hidden, secret: opt.secret, tasks: opt.tasks, caseId: opt.caseId });
+  // --resume: cases already in run.json for the same seeds are kept, not re-run.
+  const done = new Map<string, CaseRecord>();
+  if (opt.resume && runFile && existsSync(runFile)) {
+    try {
+      const prev = runSchema.parse(JSON.parse(readFileSync(runFile, 'utf8')));
+      for (const c of prev.cases) done.set(c.id, c);
+    } catch {
+      run.warnings.push('--resume: the previous run.json could not be read; starting over');
+    }
+  }
+
+  const sub = entry ? new Impl('submission', opt.submissionDir, entry, opt) : null;
+  const refEntry = opt.referenceDir ? findEntry(opt.referenceDir, project.entries) : null;
+  const ref = refEntry && opt.mode !== 'test' ? new Impl('reference', opt.referenceDir!, refEntry, opt) : null;
+  let exitCode: 0 | 3 | 4 = 0;
+  const fail = (c: PlannedCase, kind: string, message: string): CaseRecord => ({
+    id: c.id,
+    task: c.task.id,
+    index: c.index,
+    label: c.spec.label,
+    visibility: c.visibility,
+    seed: c.visibility === 'public' ? c.seed : null,
+    params: c.spec.params,
+    status: 'failed',
+    kind,
+    message,
+    ms: null,
+    peak_bytes: null,
+    leaked_tensors: null,
+  });
+
+  try {
+    let loadMessage: string | null = null;
+    if (!sub) loadMessage = `no ${project.entries.join(' or ')} in ${path.resolve(opt.submissionDir)}`;
+    else if (!(await sub.ensure())) loadMessage = sub.loadError;
+    if (loadMessage) {
+      exitCode = 3;
+      run.status = 'load_failed';
+      for (const c of planned) run.cases.push(fail(c, 'load_error', loadMessage));
+      opt.progress(`could not load the submission: ${loadMessage}`);
+    } else {
+      const missing = (sub!.ready!.missing ?? {}) as Record<string, string[]>;
+      run.device = { ...run.device, backend: sub!.ready!.backend, tensor_device: sub!.ready!.device };
+      let i = 0;
+      for (const c of planned) {
+        i++;
+        const prev = done.get(c.id);
+        if (prev && prev.seed === (c.visibility === 'public' ? c.seed : null)) {
+          run.cases.push(prev);
+          continue;
+        }
+        const rec = await runCase(c, sub!, missing[c.task.id], opt, fail);
+        run.cases.push(rec);
+        opt.progress(`[${i}/${planned.length}] ${c.id} (${c.spec.label}): ${rec.status === 'passed' ? 'passed' : `FAILED: ${rec.message.split('\n')[0]}`}`);
+        save();
+      }
+      for (const r of run.cases)
+        if (r.leaked_tensors && r.leaked_tensors > 0)
+          run.warnings.push(`${r.id}: ${r.leaked_tensors} tensor(s) still allocated after the call (dispose intermediates, e.g. with tf.tidy)`);
+      if (opt.mode !== 'test') await measureAll(opt, run, sub!, ref, save);
+    }
+    if (opt.mode !== 'bench') {
+      const tasks = project.tasks.filter((t) => run.cases.some((c) => c.task === t.id));
+      const scores = tasks.map((t) => scoreTask(t, run.cases.filter((c) => c.task === t.id), run.perf.find((p) => p.task === t.id && p.graded)));
+      run.score = {
+        total: Math.round(scores.reduce((a, s) => a + s.correctness + s.performance, 0) * 100) / 100,
+        max: Math.round(scores.reduce((a, s) => a + s.correctness_max + s.performance_max, 0) * 100) / 100,
+        tasks: scores,
+      };
+    }
+    if (run.status === 'running') run.status = 'complete';
+  } catch (e) {
+    if (!(e instanceof NotGradable)) throw e;
+    run.status = 'not_gradable';
+    run.not_gradable_reason = e.message;
+    run.score = null;
+    exitCode = 4;
+  } finally {
+    await sub?.stop();
+    await ref?.stop();
+  }
+  run.output = { stdout: sub?.stdout ?? '', stderr: sub?.stderr ?? '' };
+  run.finished_at = nowIso();
+  save();
+
+  const outcome: RunOutcome = { run, exitCode };
+  if (opt.mode === 'bench') {
+    outcome.bench = benchRecords(opt.project, run);
+    if (opt.outDir) writeJson(path.join(opt.outDir, 'bench.json'), benchSchema, outcome.bench);
+  } else if (run.status !== 'not_gradable') {
+    const headline =
+      run.status === 'load_failed'
+        ? `Your submission could not be loaded: ${run.cases[0]?.message ?? 'no entry file'}`
+        : `${run.score!.total} / ${run.score!.max} points. ${run.warnings.join(' ')}`;
+    outcome.results = toGradescope(project, run, (performance.now() - t0) / 1000, headline);
+    if (opt.outDir && opt.mode === 'grade') writeAtomic(path.join(opt.outDir, 'results.json'), JSON.stringify(outcome.results, null, 2) + '\n');
+  }
+  return outcome;
+}
+
+async function runCase(
+  c: PlannedCase,
+  sub: Impl,
+  missing: string[] | undefined,
+  opt: RunOptions,
+  fail: (c: PlannedCase, kind: string, message: string) => CaseRecord,
+): Promise<CaseRecord> {
+  if (missing?.length)
+    return fail(c, 'missing_export', `your index must export ${missing.map((m) => `'${m}'`).join(', ')} for ${c.task.id}`);
+  if (!(await sub.ensure())) return fail(c, 'load_error', sub.loadError ?? 'could not load');
+  const inputs = c.task.generate(c.spec.params, new Rng(c.seed));
+  const expected = c.task.oracle(c.spec.params, inputs);
+  const timeout = (c.task.timeoutMs ?? 20000) * opt.timeoutScale;
+  const r = await sub.proc!.call({ task: c.task.id, mode: 'check', inputs, memory: Boolean(c.task.measureMemory) }, timeout);
+  if (!r.ok) {
+    if (!sub.proc!.alive) sub.collectOutput();
+    return fail(c, r.kind, r.message);
+  }
+  const outputs = r.reply.outputs as Record_;
+  const peak = typeof r.reply.peak_bytes === 'number' ? r.reply.peak_bytes : null;
+  const chk = c.task.check(c.spec.params, inputs, outputs, expected, { peakBytes: peak });
+  return {
+    ...fail(c, chk.ok ? '' : 'wrong_output', chk.message),
+    status: chk.ok ? 'passed' : 'failed',
+    kind: chk.ok ? null : 'wrong_output',
+    details: chk.details,
+    ms: typeof r.reply.ms === 'number' ? r.reply.ms : null,
+    peak_bytes: peak,
+    leaked_tensors: typeof r.reply.leaked_tensors === 'number' ? r.reply.leaked_tensors : null,
+  };
+}
+
+function makePool(task: Task, params: unknown, seedBase: string, n: number): PoolItem[] {
+  return Array.from({ length: n }, (_, k) => {
+    const rng = new Rng(Number(BigInt.asUintN(32, BigInt(hash(seedBase + ':' + k)))));
+    const inputs = task.generate(params, rng);
+    return { inputs, expected: task.oracle(params, inputs) };
+  });
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+async function measureAll(opt: RunOptions, run: RunRecord, sub: Impl, ref: Impl | null, save: () => void): Promise<void> {
+  for (const task of opt.project.tasks) {
+    if (opt.tasks && !opt.tasks.includes(task.id)) continue;
+    if (!task.perf && !task.bench) continue;
+    const cases = run.cases.filter((c) => c.task === task.id);
+    const graded = opt.mode === 'grade';
+    if (graded && (!task.perf || !cases.length || cases.some((c) => c.status !== 'passed'))) continue;
+    const toTime = graded ? [task.perf!.case] : (task.bench ?? [task.perf!.case]);
+    for (const spec of toTime) {
+      opt.progress(`timing ${task.id} (${spec.label})${ref ? ' against the reference' : ''}...`);
+      const impls: { name: string; proc: SubmissionProcess }[] = [];
+      const notes: string[] = [];
+      for (const impl of [sub, ref]) {
+        if (!impl) continue;
+        if (await impl.ensure()) impls.push({ name: impl.name, proc: impl.proc! });
+        else notes.push(`${impl.name} could not be loaded: ${impl.loadError}`);
+      }
+      const pool = makePool(task, spec.params, `${opt.project.id}/${task.id}/${spec.label}/timed`, 4);
+      const timings = await measureInterleaved(impls, task, spec.params, pool, {
+        ...opt.measure,
+        timeoutMs: opt.measure.timeoutMs * opt.timeoutScale,
+      });
+      const rec: PerfRecord = { task: task.id, label: spec.label, params: spec.params, graded, impls: [], speedup_vs_reference: null, flags: [...notes] };
+      for (const t of timings) {
+        const metrics: Record<string, number> = {};
+        if (t.summary) {
+          metrics.ms = t.summary.median;
+          metrics.ms_iqr = t.summary.iqr;
+          if (task.metrics) Object.assign(metrics, task.metrics(spec.params, { ms: t.summary.median, ms_iqr: t.summary.iqr }, t.outputs));
+        }
+        if (t.leakedPerCall > 0) run.warnings.push(`${t.impl} ${task.id}: leaks ${t.leakedPerCall} tensor(s) per timed call`);
+        rec.flags.push(...t.flags.map((f) => `${t.impl}: ${f}`));
+        rec.impls.push({ impl: t.impl, ok: t.ok, message: t.message, summary: t.summary, samples_ms: t.samples, wall_ms: t.wallMs, metrics });
+      }
+      const s = timings.find((t) => t.impl === 'submission');
+      const r = timings.find((t) => t.impl === 'reference');
+      if (s?.ok && r?.ok && s.summary && r.summary) {
+        rec.speedup_vs_reference = r.summary.median / s.summary.median;
+        rec.impls.find((i) => i.impl === 'submission')!.metrics.speedup_vs_reference = rec.speedup_vs_reference;
+        if (rec.speedup_vs_reference > 10)
+          rec.flags.push(`speedup of ${rec.speedup_vs_reference.toFixed(1)}x over the reference: flagged for a human to look at`);
+      }
+      run.perf.push(rec);
+      save();
+    }
+  }
+}
+
+function benchRecords(project: Project, run: RunRecord): BenchRecord[] {
+  const device = { ...run.device };
+  return run.perf.flatMap((p) =>
+    p.impls.filter((i) => i.ok).map((i) => ({ project: project.id, task: p.task, impl: i.impl, label: p.label, params: p.params, metrics: i.metrics, device })),
+  );
+}

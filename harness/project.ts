@@ -1,0 +1,86 @@
+// What a project declares, on the trusted side: tasks, their public and hidden cases, how inputs
+// are generated, the oracle, the comparison, the metrics and their formulas, and the points.
+// The engine runs, measures, grades and reports; it never names a project.
+import type { Rng } from './rng.ts';
+import type { Record_ } from './protocol/values.ts';
+
+export interface CaseSpec<P> {
+  /** Shown in messages and used with --case <task>/<n>; the index is the case's number. */
+  label: string;
+  params: P;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  /** What a student needs to act on: which output, which index, expected vs got, tolerance. */
+  message: string;
+  /** Figures worth keeping (max abs error, max rel error, peak bytes...). */
+  details?: Record<string, number | string | boolean>;
+}
+
+export interface CallExtras {
+  /** Peak tensor bytes above those held when the call started (when the task asks for it). */
+  peakBytes: number | null;
+}
+
+export interface Timing {
+  ms: number;
+  ms_iqr: number;
+}
+
+export interface PerfSpec<P> {
+  /** The case that is timed for grading. */
+  case: CaseSpec<P>;
+  /** Fraction of the task's points given for speed (the rest is for correctness). */
+  share: number;
+  /** Speedup vs the reference (reference ms / submission ms) that earns full speed credit. */
+  target: number;
+  /** Speedup at or below which no speed credit is given; linear in between. */
+  floor: number;
+}
+
+export interface Task<P = any, E = any> {
+  id: string;
+  title: string;
+  points: number;
+  public: CaseSpec<P>[];
+  hidden: CaseSpec<P>[];
+  /** Wall-clock limit for one checked call, before scaling. */
+  timeoutMs?: number;
+  /** Ask the child for the call's peak tensor memory (checked calls only). */
+  measureMemory?: boolean;
+  generate(params: P, rng: Rng): Record_;
+  oracle(params: P, inputs: Record_): E;
+  check(params: P, inputs: Record_, outputs: Record_, expected: E, extras: CallExtras): CheckResult;
+  perf?: PerfSpec<P>;
+  /** Cases timed by `bench` (a series over sizes, say); the perf case is always among them. */
+  bench?: CaseSpec<P>[];
+  /**
+   * Derived figures for one timed case, from its timing and the outputs of its timed calls
+   * (gflops, tokens_per_s...). Formulas are documented by the project.
+   */
+  metrics?(params: P, timing: Timing, outputs: Record_[]): Record<string, number>;
+}
+
+export interface Project {
+  id: string;
+  aliases: string[];
+  title: string;
+  /** Absolute path of the module the submission's process loads (a ChildProject). */
+  child: string;
+  tasks: Task[];
+  /** Named subsets of tasks graded on their own (e.g. a check-in). */
+  milestones?: Record<string, string[]>;
+  /** The tasks need a GPU inside the sandbox. */
+  gpu?: boolean;
+  /** Files a submission must have; the first that exists is the entry. */
+  entries: string[];
+}
+
+export function defineTask<P, E>(t: Task<P, E>): Task<P, E> {
+  return t;
+}
+
+export function defineProject(p: Project): Project {
+  return p;
+}

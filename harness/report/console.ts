@@ -1,0 +1,53 @@
+// What a person reads at the end of a run: the score per task, every failure with its case and
+// seed and the command that re-runs it, the timings, the warnings, and where the files are.
+import type { Project } from '../project.ts';
+import type { RunOutcome } from '../grade/run.ts';
+
+const out = (s = '') => process.stdout.write(s + '\n');
+const fmtMs = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(4));
+
+export function printRun(project: Project, o: RunOutcome, outDir: string, haveReference: boolean): void {
+  const { run } = o;
+  out();
+  out(`${project.id} (${project.title}) — ${run.mode} of ${run.submission.path}`);
+  out(`backend: ${String(run.device.backend ?? 'n/a')}   sandbox: ${run.options.sandbox}`);
+  if (run.status === 'not_gradable') {
+    out(`NOT GRADABLE (a harness or machine problem, not your code): ${run.not_gradable_reason}`);
+    return;
+  }
+  const failed = run.cases.filter((c) => c.status === 'failed');
+  if (run.score) {
+    out();
+    for (const t of run.score.tasks) {
+      const perf = t.performance_max ? `  speed ${t.performance}/${t.performance_max}` : '';
+      out(`  ${t.task.padEnd(20)} correctness ${t.correctness}/${t.correctness_max}${perf}   ${t.note}`);
+    }
+    out(`  ${'TOTAL'.padEnd(20)} ${run.score.total} / ${run.score.max}`);
+  }
+  if (failed.length) {
+    out();
+    out('Failures:');
+    for (const c of failed) {
+      const where = c.visibility === 'public' ? `${c.id} [${c.label}] seed ${c.seed}` : `hidden case ${c.task} #${c.index} [${c.label}]`;
+      out(`  ${where}: ${c.message.split('\n').slice(0, 6).join('\n    ')}`);
+      if (c.visibility === 'public') out(`    re-run just this case: mlsys test ${project.id} ${run.submission.path} --case ${c.id}`);
+    }
+  }
+  if (run.perf.length) {
+    out();
+    out('Timings (median ms, IQR; ratio = reference / submission, same run, interleaved):');
+    for (const p of run.perf) {
+      const cells = p.impls.map((i) => (i.ok && i.summary ? `${i.impl} ${fmtMs(i.summary.median)} ±${fmtMs(i.summary.iqr)} (n=${i.summary.n})` : `${i.impl}: ${i.message}`));
+      const ratio = p.speedup_vs_reference !== null ? `  speedup ${p.speedup_vs_reference.toFixed(2)}x` : '';
+      out(`  ${p.task} [${p.label}]: ${cells.join('; ')}${ratio}`);
+      const sub = p.impls.find((i) => i.impl === 'submission');
+      const extra = Object.entries(sub?.metrics ?? {}).filter(([k]) => !['ms', 'ms_iqr', 'speedup_vs_reference'].includes(k));
+      if (extra.length) out(`    ${extra.map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`).join('  ')}`);
+      for (const f of p.flags) out(`    note: ${f}`);
+    }
+    if (!haveReference) out('  (no reference solution on this machine: speed is graded against it by course staff)');
+  }
+  for (const w of new Set(run.warnings)) out(`warning: ${w}`);
+  out();
+  out(`results: ${outDir}`);
+}

@@ -1,0 +1,19 @@
+// Atomic writes: a reader (or a run killed half-way) sees the old file or the new one, never a
+// torn one.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+
+export function writeAtomic(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** Validates against the schema, then writes; a failed validation throws (a harness bug). */
+export function writeJson<S extends z.ZodType>(file: string, schema: S, value: z.infer<S>): void {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new Error(`internal error: ${path.basename(file)} does not match its schema: ${r.error.message}`);
+  writeAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}

@@ -1,0 +1,88 @@
+// How a submission's process is started. The plain launcher runs Node directly; the sandbox
+// launcher (sandbox.ts) wraps the same command in bubblewrap and resource limits. The session
+// code does not care which it gets.
+import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const HARNESS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The submission's JavaScript heap limit (its typed arrays are bounded by the sandbox's limits). */
+export const HEAP_LIMIT_MB = 4096;
+
+export interface LaunchSpec {
+  /** The submission's folder (read-only for it under the sandbox). */
+  submissionDir: string;
+  /** A private writable folder for the submission. */
+  scratchDir: string;
+  /** Extra environment for the child (never secrets). */
+  env: Record<string, string>;
+  /** Does the task need the GPU's device nodes inside the sandbox. */
+  gpu: boolean;
+}
+
+export interface Command {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export interface Launcher {
+  readonly name: 'none' | 'bubblewrap';
+  readonly sandboxed: boolean;
+  command(spec: LaunchSpec): Command;
+  /** The submission's entry file as the child will see it. */
+  entryInside(entry: string, submissionDir: string, scratchDir: string): string;
+}
+
+/** The node command line of the driver, with paths as the child will see them. */
+export function driverArgs(root: string): string[] {
+  return [
+    '--no-warnings=ExperimentalWarning',
+    `--max-old-space-size=${HEAP_LIMIT_MB}`,
+    '--import',
+    path.join(root, 'harness/child/preload.mjs'),
+    path.join(root, 'harness/child/driver.ts'),
+  ];
+}
+
+export function childEnv(root: string, spec: LaunchSpec): Record<string, string> {
+  return {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: spec.scratchDir,
+    TMPDIR: spec.scratchDir,
+    XDG_RUNTIME_DIR: spec.scratchDir,
+    NODE_PATH: path.join(root, 'node_modules'),
+    ...spec.env,
+  };
+}
+
+/**
+ * Copies the submission to `<scratch>.sub` (removed with the scratch folder): the child never
+ * runs from the student's own folder, and a folder without a package.json is marked as ES
+ * modules so that index.ts is loaded the same way everywhere.
+ */
+export function stageSubmission(spec: LaunchSpec): string {
+  const stage = `${spec.scratchDir}.sub`;
+  cpSync(spec.submissionDir, stage, { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' && path.basename(src) !== '.git' });
+  if (!existsSync(path.join(stage, 'package.json'))) writeFileSync(path.join(stage, 'package.json'), '{ "type": "module" }\n');
+  return stage;
+}
+
+export class PlainLauncher implements Launcher {
+  readonly name = 'none' as const;
+  readonly sandboxed = false;
+  command(spec: LaunchSpec): Command {
+    stageSubmission(spec);
+    return {
+      file: process.execPath,
+      args: driverArgs(HARNESS_ROOT),
+      env: childEnv(HARNESS_ROOT, spec),
+      cwd: spec.scratchDir,
+    };
+  }
+  entryInside(entry: string, submissionDir: string, scratchDir: string): string {
+    return path.join(`${scratchDir}.sub`, path.relative(path.resolve(submissionDir), path.resolve(entry)));
+  }
+}

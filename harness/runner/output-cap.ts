@@ -1,0 +1,41 @@
+// Keeps what a submission prints within a bound: the first and the last half of the budget,
+// with a note of how much was dropped between them. A flood costs the harness no memory.
+export class CappedOutput {
+  private head: Buffer[] = [];
+  private headLen = 0;
+  private tail: Buffer[] = [];
+  private tailLen = 0;
+  dropped = 0;
+  total = 0;
+
+  constructor(private readonly limit = 1 << 20) {}
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    const half = this.limit >> 1;
+    if (this.headLen < half) {
+      const take = chunk.subarray(0, half - this.headLen);
+      this.head.push(Buffer.from(take));
+      this.headLen += take.length;
+      chunk = chunk.subarray(take.length);
+      if (!chunk.length) return;
+    }
+    this.tail.push(Buffer.from(chunk));
+    this.tailLen += chunk.length;
+    while (this.tailLen - (this.tail[0]?.length ?? 0) >= half) {
+      const first = this.tail.shift()!;
+      this.tailLen -= first.length;
+      this.dropped += first.length;
+    }
+  }
+
+  get flooded(): boolean {
+    return this.dropped > 0;
+  }
+
+  text(): string {
+    const head = Buffer.concat(this.head).toString('utf8');
+    const tail = Buffer.concat(this.tail).toString('utf8');
+    return this.dropped ? `${head}\n[... ${this.dropped} bytes of output dropped ...]\n${tail}` : head + tail;
+  }
+}

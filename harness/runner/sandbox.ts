@@ -1,0 +1,96 @@
+// The bubblewrap launcher: the submission's process runs as an unprivileged user (65534) with
+// no network, a read-only system, its own folder read-only at /submission, a private writable
+// scratch folder at /scratch, the harness's code and node_modules read-only at their own path,
+// and nothing else of this machine: no reference/, no results/, no other submission.
+// prlimit bounds CPU seconds, address space, processes, file size and open files.
+import { execaSync } from 'execa';
+import { chmodSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { childEnv, driverArgs, HARNESS_ROOT, stageSubmission, type Command, type LaunchSpec, type Launcher } from './launcher.ts';
+
+export interface SandboxLimits {
+  cpuSeconds: number;
+  addressSpaceBytes: number;
+  processes: number;
+  fileSizeBytes: number;
+  openFiles: number;
+}
+
+export const DEFAULT_LIMITS: SandboxLimits = {
+  cpuSeconds: 600,
+  // Each WebAssembly instance reserves ~10 GiB of address space (guard regions) and the driver
+  // has several (tsx, tfjs-wasm): the JS heap is bounded separately by --max-old-space-size.
+  addressSpaceBytes: 64 * 2 ** 30,
+  processes: 256,
+  fileSizeBytes: 64 * 2 ** 20,
+  openFiles: 256,
+};
+
+/** Null when bubblewrap works here; otherwise why not. */
+export function sandboxProblem(): string | null {
+  try {
+    execaSync('bwrap', ['--ro-bind', '/', '/', '--unshare-net', '--new-session', 'true'], { timeout: 10000 });
+  } catch (e) {
+    const msg = String((e as { shortMessage?: string }).shortMessage ?? e);
+    if (/ENOENT/.test(msg)) return 'bubblewrap (bwrap) is not installed: apt-get install bubblewrap';
+    return `bubblewrap does not work here: ${msg.split('\n')[0]}`;
+  }
+  try {
+    execaSync('setpriv', ['--version']);
+    execaSync('prlimit', ['--version']);
+  } catch {
+    return 'setpriv/prlimit (util-linux) are missing: apt-get install util-linux';
+  }
+  return null;
+}
+
+/** The system paths a Node process needs, read-only. */
+const SYSTEM_RO = ['/usr', '/etc/alternatives', '/etc/ssl', '/etc/ld.so.cache', '/etc/vulkan', '/usr/share/vulkan'];
+const GPU_DEVICES = ['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools', '/dev/nvidia0', '/dev/dri'];
+const GPU_DRIVER_FILES = ['/usr/local/nvidia'];
+
+export class BubblewrapLauncher implements Launcher {
+  readonly name = 'bubblewrap' as const;
+  readonly sandboxed = true;
+
+  constructor(private readonly limits: SandboxLimits = DEFAULT_LIMITS) {}
+
+  command(spec: LaunchSpec): Command {
+    const L = this.limits;
+    // The unprivileged user must be able to write its scratch folder (and read its own folder).
+    chmodSync(spec.scratchDir, 0o777);
+    // A copy of the submission, readable by that user whatever the original's permissions.
+    const stage = stageSubmission(spec);
+    execaSync('chmod', ['-R', 'a+rX', stage]);
+    const ro = (p: string) => (existsSync(p) ? ['--ro-bind', p, p] : []);
+    const env = childEnv(HARNESS_ROOT, { ...spec, scratchDir: '/scratch' });
+    const envArgs = Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]);
+    const gpu = spec.gpu
+      ? [...GPU_DEVICES.flatMap((d) => (existsSync(d) ? ['--dev-bind', d, d] : [])), ...GPU_DRIVER_FILES.flatMap(ro)]
+      : [];
+    const nodeDir = path.dirname(process.execPath);
+    const args = [
+      '--reuid=65534', '--regid=65534', '--clear-groups', '--',
+      'prlimit', `--cpu=${L.cpuSeconds}`, `--as=${L.addressSpaceBytes}`, `--nproc=${L.processes}`,
+      `--fsize=${L.fileSizeBytes}`, `--nofile=${L.openFiles}`, '--core=0', '--',
+      'bwrap', '--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv',
+      ...envArgs, '--hostname', 'sandbox',
+      ...SYSTEM_RO.flatMap(ro),
+      '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/sbin', '/sbin',
+      ...(nodeDir.startsWith('/usr/') ? [] : ro(nodeDir)),
+      '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+      // The harness: only what the child needs, read-only.
+      ...['harness', 'projects', 'node_modules', 'package.json'].flatMap((p) => ro(path.join(HARNESS_ROOT, p))),
+      '--ro-bind', stage, '/submission',
+      '--bind', spec.scratchDir, '/scratch',
+      ...gpu,
+      '--chdir', '/scratch',
+      process.execPath, ...driverArgs(HARNESS_ROOT),
+    ];
+    return { file: 'setpriv', args, env: {}, cwd: spec.scratchDir };
+  }
+
+  entryInside(entry: string, submissionDir: string): string {
+    return path.join('/submission', path.relative(path.resolve(submissionDir), path.resolve(entry)));
+  }
+}

@@ -1,0 +1,257 @@
+// One submission process: started through a launcher, spoken to over the protocol's two pipes
+// (fd 3 requests, fd 4 replies), killed as a whole process group. Every way it can go wrong
+// comes back as an outcome with a kind and a message, never as an exception in the harness.
+import { execa } from 'execa';
+import type { Readable, Writable } from 'node:stream';
+import { encodeFrame, FrameError, FrameReader } from '../protocol/frame.ts';
+import type { Value } from '../protocol/values.ts';
+import type { Launcher, LaunchSpec } from './launcher.ts';
+import { CappedOutput } from './output-cap.ts';
+
+export type FaultKind =
+  | 'exception'
+  | 'bad_output'
+  | 'timeout'
+  | 'crash'
+  | 'out_of_memory'
+  | 'exit'
+  | 'protocol'
+  | 'output_flood';
+
+export type CallOutcome =
+  | { ok: true; reply: Record<string, Value>; wallMs: number }
+  | { ok: false; kind: FaultKind; message: string; wallMs: number };
+
+export type StartOutcome =
+  | { ok: true; ready: Record<string, Value> }
+  | { ok: false; fault: 'submission' | 'harness'; message: string };
+
+const live = new Set<SubmissionProcess>();
+function killAll(): void {
+  for (const p of live) p.kill();
+}
+process.once('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    killAll();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+  });
+}
+
+/** What this file uses of execa's subprocess (its full type depends on the options). */
+type ChildLike = Promise<{ exitCode?: number; signal?: string }> & {
+  pid?: number;
+  stdout: Readable | null;
+  stderr: Readable | null;
+  stdio: (Readable | Writable | null)[];
+};
+
+interface Waiter {
+  resolve(msg: Record<string, Value> | null): void;
+}
+
+export class SubmissionProcess {
+  readonly stdout = new CappedOutput();
+  readonly stderr = new CappedOutput();
+  private child!: ChildLike;
+  private reader = new FrameReader({ maxFrameBytes: 1 << 30, maxTensorBytes: 1 << 30 });
+  private inbox: Record<string, Value>[] = [];
+  private waiter: Waiter | null = null;
+  private exited: { code: number | null; signal: string | null } | null = null;
+  private protocolError: string | null = null;
+  private nextId = 1;
+  private killedByUs = false;
+
+  private constructor(private readonly launcher: Launcher) {}
+
+  get sandboxed(): boolean {
+    return this.launcher.sandboxed;
+  }
+
+  static async start(
+    launcher: Launcher,
+    spec: LaunchSpec,
+    hello: Record<string, Value>,
+    loadTimeoutMs: number,
+  ): Promise<{ proc: SubmissionProcess; outcome: StartOutcome }> {
+    const p = new SubmissionProcess(launcher);
+    const cmd = launcher.command(spec);
+    try {
+      p.child = execa(cmd.file, cmd.args, {
+        cwd: cmd.cwd,
+        env: cmd.env,
+        extendEnv: false,
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+        detached: true, // its own process group, killed as a whole
+        buffer: false,
+        reject: false,
+        encoding: 'buffer',
+        cleanup: false,
+      }) as unknown as ChildLike;
+    } catch (e) {
+      return { proc: p, outcome: { ok: false, fault: 'harness', message: `could not start the submission's process: ${String(e)}` } };
+    }
+    live.add(p);
+    p.child.stdout!.on('data', (c: Buffer) => p.stdout.push(c));
+    p.child.stderr!.on('data', (c: Buffer) => p.stderr.push(c));
+    const res = p.child.stdio[4] as NodeJS.ReadableStream;
+    res.on('data', (c: Buffer) => {
+      try {
+        for (const m of p.reader.push(c)) p.deliver(m as Record<string, Value>);
+      } catch (e) {
+        p.protocolError = e instanceof FrameError ? e.message : String(e);
+        p.kill();
+      }
+    });
+    const req = p.child.stdio[3] as NodeJS.WritableStream;
+    req.on('error', () => {}); // a dead child closes the pipe; the exit is reported instead
+    void p.child.then((r) => {
+      p.exited = { code: r.exitCode ?? null, signal: r.signal ?? null };
+      live.delete(p);
+      p.deliver(null);
+    });
+
+    const t0 = performance.now();
+    p.send({ ...hello, type: 'hello' });
+    const first = await p.receive(loadTimeoutMs);
+    if (first?.type === 'runtime_ready') {
+      const second = await p.receive(loadTimeoutMs - (performance.now() - t0));
+      if (second?.type === 'ready') return { proc: p, outcome: { ok: true, ready: second } };
+      if (second?.type === 'load_error')
+        return { proc: p, outcome: { ok: false, fault: 'submission', message: `your code could not be loaded: ${String(second.message)}\n${String(second.stack ?? '')}` } };
+      p.kill();
+      return { proc: p, outcome: { ok: false, fault: 'submission', message: `while loading your code: ${p.describeDeath(second, loadTimeoutMs)}` } };
+    }
+    p.kill();
+    const why = first?.type === 'fatal' ? String(first.message) : p.describeDeath(first, loadTimeoutMs);
+    return {
+      proc: p,
+      outcome: { ok: false, fault: 'harness', message: `the harness's driver did not start: ${why}\n${p.stderr.text().slice(-2000)}` },
+    };
+  }
+
+  private deliver(m: Record<string, Value> | null): void {
+    if (m) this.inbox.push(m);
+    const w = this.waiter;
+    if (w && (this.inbox.length || this.exited)) {
+      this.waiter = null;
+      w.resolve(this.inbox.shift() ?? null);
+    }
+  }
+
+  /** The next message, or null when the process died or the time ran out. */
+  private receive(timeoutMs: number): Promise<Record<string, Value> | null> {
+    if (this.inbox.length) return Promise.resolve(this.inbox.shift()!);
+    if (this.exited) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        resolve(null);
+      }, Math.max(1, timeoutMs));
+      this.waiter = {
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      };
+    });
+  }
+
+  private send(msg: Value): void {
+    (this.child.stdio[3] as NodeJS.WritableStream).write(encodeFrame(msg));
+  }
+
+  get alive(): boolean {
+    return !this.exited && !this.killedByUs;
+  }
+
+  /** Explains why no reply came: the process's end, a flood, or the timeout. */
+  private describeDeath(last: Record<string, Value> | null | undefined, timeoutMs: number): string {
+    if (last?.type === 'fatal') return `uncaught error: ${String(last.message)}`;
+    if (this.protocolError) return `the process wrote a malformed message on the harness's channel (${this.protocolError})`;
+    if (!this.exited) return `no answer within ${(timeoutMs / 1000).toFixed(1)} s`;
+    const { code, signal } = this.exited;
+    return signal ? `the process was killed by ${signal}` : `the process exited with code ${code}`;
+  }
+
+  private classifyDeath(last: Record<string, Value> | null, timeoutMs: number): { kind: FaultKind; message: string } {
+    const err = this.stderr.text();
+    if (last?.type === 'fatal') return { kind: 'exception', message: `uncaught error during the case: ${String(last.message)}` };
+    if (this.protocolError) return { kind: 'protocol', message: this.describeDeath(last, timeoutMs) };
+    if (!this.exited || (this.killedByUs && this.exited.signal === 'SIGKILL' && !this.exited.code)) {
+      if (this.timedOut) return { kind: 'timeout', message: `timed out: no answer within ${(timeoutMs / 1000).toFixed(1)} s (the process was killed)` };
+    }
+    if (/heap out of memory|Allocation failed|Cannot allocate memory|RangeError: Array buffer allocation failed|std::bad_alloc|Out of memory|OOM/i.test(err))
+      return { kind: 'out_of_memory', message: `ran out of memory (${this.describeDeath(last, timeoutMs)})` };
+    const { code, signal } = this.exited ?? { code: null, signal: null };
+    if (signal === 'SIGXCPU' || (signal === 'SIGKILL' && !this.killedByUs))
+      return { kind: 'timeout', message: `hit the CPU-time or wall-clock limit and was killed (${signal})` };
+    if (signal) return { kind: 'crash', message: `the process crashed (${signal})` };
+    if (code === 0) return { kind: 'exit', message: 'the process exited (code 0) in the middle of the case: do not call process.exit' };
+    return { kind: 'exit', message: `the process exited with code ${code} in the middle of the case` };
+  }
+
+  private timedOut = false;
+
+  /** Sends one call and waits for its reply, the process's end, or the timeout. */
+  async call(msg: Record<string, Value>, timeoutMs: number): Promise<CallOutcome> {
+    const id = this.nextId++;
+    const t0 = performance.now();
+    if (!this.alive) return { ok: false, kind: 'crash', message: 'the process is no longer running', wallMs: 0 };
+    this.send({ ...msg, type: 'call', id });
+    for (;;) {
+      const left = timeoutMs - (performance.now() - t0);
+      const m = await this.receive(left);
+      const wallMs = performance.now() - t0;
+      if (m && (m.type === 'result' || m.type === 'error') && m.id === id) {
+        if (m.type === 'result') return { ok: true, reply: m, wallMs };
+        const kind = m.kind === 'bad_output' ? 'bad_output' : 'exception';
+        return { ok: false, kind, message: String(m.message) + (m.stack ? `\n${String(m.stack)}` : ''), wallMs };
+      }
+      if (m && m.type !== 'fatal') continue; // a stale reply: ignore
+      if (!m && !this.exited) {
+        this.timedOut = true;
+        this.kill();
+        await this.waitExit(2000);
+      } else if (m?.type === 'fatal') {
+        this.kill();
+        await this.waitExit(2000);
+      }
+      const d = this.classifyDeath(m, timeoutMs);
+      if (this.stdout.flooded || this.stderr.flooded) {
+        if (d.kind !== 'timeout') return { ok: false, kind: d.kind, message: d.message, wallMs };
+      }
+      return { ok: false, ...d, wallMs };
+    }
+  }
+
+  private async waitExit(ms: number): Promise<void> {
+    if (this.exited) return;
+    await Promise.race([this.child.then(() => undefined), new Promise((r) => setTimeout(r, ms))]);
+  }
+
+  kill(): void {
+    this.killedByUs = true;
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.alive) {
+      try {
+        this.send({ type: 'bye' });
+      } catch {
+        /* closed */
+      }
+      await this.waitExit(1000);
+    }
+    this.kill();
+    await this.waitExit(2000);
+    live.delete(this);
+  }
+}

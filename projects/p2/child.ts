@@ -1,0 +1,173 @@
+// Project 2 on the submission's side: wire tensors become tfjs tensors, the student's function
+// is called, and what it returns is validated and brought back as plain typed arrays.
+import type * as TF from '@tensorflow/tfjs';
+import { BadOutputError, defineChild, type ChildContext, type Submission } from '../../harness/child/api.ts';
+import type { Record_, Tensor, Value } from '../../harness/protocol/values.ts';
+
+type Tf = typeof TF;
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  if (typeof x === 'object') return `an object (${Object.keys(x as object).slice(0, 5).join(', ') || 'no keys'})`;
+  return typeof x;
+}
+
+function isTfTensor(x: unknown): x is TF.Tensor {
+  return typeof x === 'object' && x !== null && Array.isArray((x as TF.Tensor).shape) && typeof (x as TF.Tensor).data === 'function' && typeof (x as TF.Tensor).dispose === 'function';
+}
+
+/** Reads a returned tensor to the host and disposes it (the harness owns returned tensors). */
+async function toWire(x: unknown, what: string): Promise<Tensor> {
+  if (!isTfTensor(x)) throw new BadOutputError(`${what} must be a tf.Tensor, got ${describe(x)}`);
+  const shape = x.shape.map(Number);
+  const dtype = x.dtype;
+  if (dtype !== 'float32' && dtype !== 'int32') throw new BadOutputError(`${what} has dtype ${dtype}; expected float32`);
+  const data = await x.data();
+  x.dispose();
+  return dtype === 'int32'
+    ? { dtype: 'int32', shape, data: Int32Array.from(data as Int32Array) }
+    : { dtype: 'float32', shape, data: Float32Array.from(data as Float32Array) };
+}
+
+function fromWire(tf: Tf, t: Value): TF.Tensor {
+  const w = t as Tensor;
+  return tf.tensor(w.data as Float32Array, w.shape, w.dtype === 'int32' ? 'int32' : 'float32');
+}
+
+function fn(sub: Submission, name: string): (...a: unknown[]) => unknown {
+  return sub[name] as (...a: unknown[]) => unknown;
+}
+
+type Tensors = Record<string, TF.Tensor>;
+
+function tensorsOf(ctx: ChildContext, inputs: Record_, names: string[]): Tensors {
+  const out: Tensors = {};
+  for (const n of names) out[n] = fromWire(ctx.rt.tf, inputs[n]!);
+  return out;
+}
+
+function disposeAll(x: unknown): void {
+  if (isTfTensor(x)) x.dispose();
+  else if (Array.isArray(x)) x.forEach(disposeAll);
+  else if (x && typeof x === 'object') Object.values(x).forEach(disposeAll);
+}
+
+interface QkvArgs {
+  t: Tensors;
+  opts: Record<string, unknown>;
+}
+
+const qkvPrepare = (inputs: Record_, ctx: ChildContext): QkvArgs => ({
+  t: tensorsOf(ctx, inputs, ['q', 'k', 'v']),
+  opts: inputs.opts as Record<string, unknown>,
+});
+
+interface DecoderArgs {
+  model: Record<string, unknown>;
+  prompt: number[];
+  nNew: number;
+  mode: string;
+}
+
+async function runGenerate(sub: Submission, a: DecoderArgs, useCache: boolean, ctx: ChildContext): Promise<Record_> {
+  const times: number[] = [];
+  const seen: number[] = [];
+  const t0 = ctx.nowMs();
+  const r = (await fn(sub, 'generate')(a.model, [...a.prompt], a.nNew, {
+    useCache,
+    onToken: (tok: number) => {
+      times.push(ctx.nowMs() - t0);
+      seen.push(Number(tok));
+    },
+  })) as Record<string, unknown>;
+  if (typeof r !== 'object' || r === null) throw new BadOutputError(`generate must return {tokens, logits, cacheBytes, cachedTokens}, got ${describe(r)}`);
+  const tokens = r.tokens;
+  if (!Array.isArray(tokens) || !tokens.every((x) => typeof x === 'number' && Number.isInteger(x)))
+    throw new BadOutputError(`generate: tokens must be an array of integers, got ${describe(tokens)}`);
+  const logits = await toWire(r.logits, 'generate: logits');
+  const num = (k: string) => {
+    const v = r[k];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadOutputError(`generate: ${k} must be a number, got ${describe(v)}`);
+    return v;
+  };
+  return {
+    tokens: { dtype: 'int32', shape: [tokens.length], data: Int32Array.from(tokens as number[]) },
+    logits,
+    cache_bytes: num('cacheBytes'),
+    cached_tokens: num('cachedTokens'),
+    token_times_ms: { dtype: 'float64', shape: [times.length], data: Float64Array.from(times) },
+    on_token: { dtype: 'int32', shape: [seen.length], data: Int32Array.from(seen) },
+  };
+}
+
+export default defineChild({
+  runtime: 'tfjs',
+  tasks: {
+    attention: {
+      exports: ['attention'],
+      prepare: qkvPrepare,
+      async invoke(sub, a: QkvArgs) {
+        const out = await fn(sub, 'attention')(a.t.q, a.t.k, a.t.v, { ...a.opts });
+        return { out: await toWire(out, 'attention(...)') };
+      },
+      release: (a: QkvArgs) => disposeAll(a.t),
+    },
+    multiHeadAttention: {
+      exports: ['multiHeadAttention'],
+      prepare: (inputs, ctx) => ({
+        x: fromWire(ctx.rt.tf, inputs.x!),
+        w: tensorsOf(ctx, inputs, ['wq', 'wk', 'wv', 'wo']),
+        opts: inputs.opts as Record<string, unknown>,
+      }),
+      async invoke(sub, a: { x: TF.Tensor; w: Tensors; opts: Record<string, unknown> }) {
+        const out = await fn(sub, 'multiHeadAttention')(a.x, { ...a.w }, { ...a.opts });
+        return { out: await toWire(out, 'multiHeadAttention(...)') };
+      },
+      release: (a: { x: TF.Tensor; w: Tensors }) => disposeAll([a.x, a.w]),
+    },
+    flashAttention: {
+      exports: ['flashAttention'],
+      prepare: qkvPrepare,
+      async invoke(sub, a: QkvArgs) {
+        const r = (await fn(sub, 'flashAttention')(a.t.q, a.t.k, a.t.v, { ...a.opts })) as Record<string, unknown>;
+        if (typeof r !== 'object' || r === null || isTfTensor(r))
+          throw new BadOutputError(`flashAttention must return {out, lse}, got ${isTfTensor(r) ? 'a single tensor' : describe(r)}`);
+        return { out: await toWire(r.out, 'flashAttention(...).out'), lse: await toWire(r.lse, 'flashAttention(...).lse') };
+      },
+      release: (a: QkvArgs) => disposeAll(a.t),
+    },
+    generate: {
+      exports: ['generate'],
+      prepare(inputs, ctx): DecoderArgs {
+        const tf = ctx.rt.tf;
+        const w = inputs.weights as Record_;
+        const model: Record<string, unknown> = { config: { ...(inputs.config as object) }, layers: [] };
+        for (const [k, v] of Object.entries(w)) {
+          if (k === 'layers') model.layers = (v as Record_[]).map((L) => Object.fromEntries(Object.entries(L).map(([n, t]) => [n, fromWire(tf, t)])));
+          else model[k] = fromWire(tf, v);
+        }
+        const p = inputs.prompt as Tensor;
+        return { model, prompt: Array.from(p.data), nNew: Number(inputs.nNew), mode: String(inputs.mode) };
+      },
+      async invoke(sub, a: DecoderArgs, ctx) {
+        if (a.mode === 'both') {
+          const cached = await runGenerate(sub, a, true, ctx);
+          const plain = await runGenerate(sub, a, false, ctx);
+          return { cached, plain };
+        }
+        return { [a.mode === 'cached' ? 'cached' : 'plain']: await runGenerate(sub, a, a.mode === 'cached', ctx) };
+      },
+      release: (a: DecoderArgs) => disposeAll(a.model),
+    },
+    linearAttention: {
+      exports: ['linearAttention'],
+      prepare: qkvPrepare,
+      async invoke(sub, a: QkvArgs) {
+        const out = await fn(sub, 'linearAttention')(a.t.q, a.t.k, a.t.v, { ...a.opts });
+        return { out: await toWire(out, 'linearAttention(...)') };
+      },
+      release: (a: QkvArgs) => disposeAll(a.t),
+    },
+  },
+});
