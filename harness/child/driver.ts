@@ -2,7 +2,7 @@
 // submission's process (sandboxed by the runner), loads the project's child module and the
 // submission, and answers the parent's calls. It never sees expected outputs.
 import { nowMs } from './clock.ts'; // first: clocks are captured before anything else loads
-import { createReadStream, createWriteStream } from 'node:fs';
+import { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { encodeFrame, FrameReader } from '../protocol/frame.ts';
@@ -13,7 +13,9 @@ import { startTensorRuntime, type BackendName, type TensorRuntime } from './tens
 const REQ_FD = 3;
 const RES_FD = 4;
 
-const out = createWriteStream('', { fd: RES_FD });
+// Pipes are opened as sockets (event-driven): a blocking fs read on a pipe would hold a
+// thread-pool thread and keep process.exit from ever finishing.
+const out = new Socket({ fd: RES_FD, readable: false, writable: true });
 function send(msg: Value): Promise<void> {
   return new Promise((resolve, reject) => out.write(encodeFrame(msg), (e) => (e ? reject(e) : resolve())));
 }
@@ -125,7 +127,7 @@ for (const ev of ['uncaughtException', 'unhandledRejection'] as const) {
 
 const reader = new FrameReader({ maxFrameBytes: 2 ** 31 - 1, maxTensorBytes: 2 ** 31 - 1 });
 let queue: Promise<void> = Promise.resolve();
-createReadStream('', { fd: REQ_FD })
+new Socket({ fd: REQ_FD, readable: true, writable: false })
   .on('data', (chunk) => {
     for (const msg of reader.push(chunk as Buffer)) {
       const m = msg as Record<string, Value>;

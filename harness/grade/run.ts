@@ -95,9 +95,23 @@ class Impl {
         if (attempt < 2) continue; // machine hiccups are retried once
         throw new NotGradable(`${this.name}: ${o.message}`);
       }
-      this.loadError = o.message;
+      this.loadError = this.clean(o.message);
       return false;
     }
+  }
+
+  /**
+   * A message as the student should read it: paths of the staged copy shown relative to their
+   * folder, and stack frames inside the harness or its packages left out.
+   */
+  clean(message: string): string {
+    let m = message;
+    for (const s of this.scratch) m = m.split(`${s}.sub/`).join('');
+    m = m.split('/submission/').join('');
+    return m
+      .split('\n')
+      .filter((line) => !/^\s+at .*(\/harness\/|\/projects\/|node_modules|node:internal)/.test(line))
+      .join('\n');
   }
 
   collectOutput(): void {
@@ -273,7 +287,7 @@ async function runCase(
   const r = await sub.proc!.call({ task: c.task.id, mode: 'check', inputs, memory: Boolean(c.task.measureMemory) }, timeout);
   if (!r.ok) {
     if (!sub.proc!.alive) sub.collectOutput();
-    return fail(c, r.kind, r.message);
+    return fail(c, r.kind, sub.clean(r.message));
   }
   const outputs = r.reply.outputs as Record_;
   const peak = typeof r.reply.peak_bytes === 'number' ? r.reply.peak_bytes : null;

@@ -44,6 +44,7 @@ type ChildLike = Promise<{ exitCode?: number; signal?: string }> & {
   stdout: Readable | null;
   stderr: Readable | null;
   stdio: (Readable | Writable | null)[];
+  once(ev: 'exit', f: (code: number | null, signal: string | null) => void): unknown;
 };
 
 interface Waiter {
@@ -105,11 +106,13 @@ export class SubmissionProcess {
     });
     const req = p.child.stdio[3] as NodeJS.WritableStream;
     req.on('error', () => {}); // a dead child closes the pipe; the exit is reported instead
-    void p.child.then((r) => {
-      p.exited = { code: r.exitCode ?? null, signal: r.signal ?? null };
+    // 'exit' as soon as the process ends (execa's promise also waits for every pipe to close).
+    p.child.once('exit', (code: number | null, signal: string | null) => {
+      p.exited = { code, signal };
       live.delete(p);
       p.deliver(null);
     });
+    void p.child.catch(() => {});
 
     const t0 = performance.now();
     p.send({ ...hello, type: 'hello' });
@@ -206,7 +209,8 @@ export class SubmissionProcess {
       if (m && (m.type === 'result' || m.type === 'error') && m.id === id) {
         if (m.type === 'result') return { ok: true, reply: m, wallMs };
         const kind = m.kind === 'bad_output' ? 'bad_output' : 'exception';
-        return { ok: false, kind, message: String(m.message) + (m.stack ? `\n${String(m.stack)}` : ''), wallMs };
+        const stack = String(m.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).join('\n');
+        return { ok: false, kind, message: String(m.message) + (stack ? `\n${stack}` : ''), wallMs };
       }
       if (m && m.type !== 'fatal') continue; // a stale reply: ignore
       if (!m && !this.exited) {
@@ -227,7 +231,13 @@ export class SubmissionProcess {
 
   private async waitExit(ms: number): Promise<void> {
     if (this.exited) return;
-    await Promise.race([this.child.then(() => undefined), new Promise((r) => setTimeout(r, ms))]);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   kill(): void {
