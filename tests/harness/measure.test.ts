@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { quantile, summarize } from '../../harness/measure/stats.ts';
+import { perfCredit } from '../../harness/grade/score.ts';
+import { CappedOutput } from '../../harness/runner/output-cap.ts';
+import { Rng, seedFrom } from '../../harness/rng.ts';
+
+describe('timing summaries', () => {
+  it('computes median, IQR and spread as numpy does (linear interpolation)', () => {
+    const s = summarize([5, 1, 4, 2, 3]);
+    expect(s.median).toBe(3);
+    expect(s.iqr).toBe(2); // q75 4 - q25 2
+    expect(s.spread).toBeCloseTo(2 / 3);
+    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
+    expect(quantile([10], 0.9)).toBe(10);
+  });
+});
+
+describe('speed credit curve', () => {
+  it('is 0 at or below the floor, 1 at or above the target, linear between', () => {
+    expect(perfCredit(0.2, 0.25, 0.8)).toBe(0);
+    expect(perfCredit(0.25, 0.25, 0.8)).toBe(0);
+    expect(perfCredit(0.525, 0.25, 0.8)).toBeCloseTo(0.5);
+    expect(perfCredit(0.8, 0.25, 0.8)).toBe(1);
+    expect(perfCredit(5, 0.25, 0.8)).toBe(1);
+    expect(perfCredit(NaN, 0.25, 0.8)).toBe(0);
+  });
+});
+
+describe('captured output', () => {
+  it('keeps the head and the tail within its limit and says how much it dropped', () => {
+    const c = new CappedOutput(1000);
+    c.push(Buffer.from('HEAD'.repeat(100)));
+    for (let i = 0; i < 1000; i++) c.push(Buffer.from('x'.repeat(100)));
+    c.push(Buffer.from('THE-END'));
+    const text = c.text();
+    expect(text.startsWith('HEAD')).toBe(true);
+    expect(text.endsWith('THE-END')).toBe(true);
+    expect(text.length).toBeLessThan(1200);
+    expect(c.flooded).toBe(true);
+    expect(text).toMatch(/bytes of output dropped/);
+  });
+});
+
+describe('seeded generator', () => {
+  it('gives the same numbers for the same seed, and different ones otherwise', () => {
+    const a = new Rng(seedFrom('p2', 'attention', '0'));
+    const b = new Rng(seedFrom('p2', 'attention', '0'));
+    const c = new Rng(seedFrom('p2', 'attention', '1'));
+    const xs = Array.from({ length: 5 }, () => a.normal());
+    expect(Array.from({ length: 5 }, () => b.normal())).toEqual(xs);
+    expect(Array.from({ length: 5 }, () => c.normal())).not.toEqual(xs);
+    // A fixed value, so a change of generator (which would change every case) is noticed.
+    expect(seedFrom('p2', 'attention', 'public', '0')).toBe(2658158188);
+  });
+});

@@ -1,0 +1,164 @@
+// Project 2 end to end: the reference earns full marks (hidden cases and speed included), the
+// starter earns nothing, a correct submission written differently earns full correctness, and
+// each failure mode gives its own message.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, HAVE_SANDBOX, ROOT, run } from '../helpers/run.ts';
+import { flashMemoryBudget } from '../../projects/p2/project.ts';
+
+const REF = path.join(ROOT, 'reference', 'p2');
+const STARTER = path.join(ROOT, 'projects', 'p2', 'starter');
+const SECRET = 'test-secret-not-for-grading';
+
+describe('p2 reference solution', () => {
+  it('scores full marks with hidden cases and speed measured against itself, and writes valid results', async () => {
+    const o = await run('p2', REF, { mode: 'grade', hidden: true, secret: SECRET, sandbox: HAVE_SANDBOX });
+    expect(o.exitCode).toBe(0);
+    const failed = o.run.cases.filter((c) => c.status !== 'passed');
+    expect(failed.map((c) => `${c.id}: ${c.message}`)).toEqual([]);
+    expect(o.run.cases.some((c) => c.visibility === 'hidden')).toBe(true);
+    expect(o.run.score!.max).toBe(18);
+    expect(o.run.score!.total).toBe(18);
+    // Every task with a perf case was timed against the reference in the same run.
+    expect(o.run.perf.map((p) => p.task).sort()).toEqual(['attention', 'flashAttention', 'generate', 'linearAttention', 'multiHeadAttention']);
+    for (const p of o.run.perf) expect(p.speedup_vs_reference).toBeGreaterThan(0);
+    // The files on disk: results.json in Gradescope's format, run.json without hidden seeds.
+    const results = o.results!;
+    expect(results.score).toBe(18);
+    expect(results.tests.every((t) => t.max_score >= 0 && ['passed', 'failed'].includes(t.status))).toBe(true);
+    expect(results.tests.some((t) => t.visibility === 'after_due_date')).toBe(true);
+    expect(results.leaderboard.length).toBe(5);
+    for (const c of o.run.cases) if (c.visibility === 'hidden') expect(c.seed).toBeNull();
+    expect(o.run.device.backend).toBeTruthy();
+  });
+});
+
+describe('p2 starter', () => {
+  it('earns no more than 10% of the points, and every case says what is missing', async () => {
+    const o = await run('p2', STARTER);
+    expect(o.exitCode).toBe(0);
+    expect(o.run.score!.total).toBeLessThanOrEqual(0.1 * o.run.score!.max);
+    for (const c of o.run.cases) {
+      expect(c.status).toBe('failed');
+      expect(c.kind).toBe('exception');
+      expect(c.message).toMatch(/not implemented yet/);
+    }
+  });
+});
+
+describe('a correct submission written differently', () => {
+  it('gets every correctness point (different tiling order, cache layout, chunking)', async () => {
+    const o = await run('p2', path.join(FIXTURES, 'p2-alt'));
+    const failed = o.run.cases.filter((c) => c.status !== 'passed');
+    expect(failed.map((c) => `${c.id}: ${c.message}`)).toEqual([]);
+    for (const t of o.run.score!.tasks) expect(t.correctness).toBe(t.correctness_max);
+  });
+});
+
+describe('p2 failure modes', () => {
+  it('an exception, a wrong dtype, O(S²) memory, a missing export and NaN each fail with their own message', async () => {
+    const o = await run('p2', path.join(FIXTURES, 'p2-faulty'));
+    const by = (id: string) => o.run.cases.find((c) => c.id === id)!;
+    expect(by('attention/0')).toMatchObject({ status: 'failed', kind: 'exception' });
+    expect(by('attention/0').message).toMatch(/boom in attention[\s\S]*index\.ts:5/);
+    expect(by('multiHeadAttention/0').message).toMatch(/has dtype int32, expected float32/);
+    // The naive flash attention is right on small cases and fails only on memory.
+    expect(by('flashAttention/0').status).toBe('passed');
+    const mem = by('flashAttention/3');
+    expect(mem.status).toBe('failed');
+    expect(mem.message).toMatch(/peak tensor memory during the call was \d+ bytes, over the O\(S·D\) budget/);
+    expect(mem.peak_bytes).toBeGreaterThan(flashMemoryBudget({ B: 1, H: 2, Sq: 1024, Sk: 1024, D: 16, causal: false, blockQ: 64, blockK: 64 }));
+    expect(by('generate/0')).toMatchObject({ kind: 'missing_export' });
+    expect(by('generate/0').message).toMatch(/must export 'generate'/);
+    expect(by('linearAttention/0').message).toMatch(/has NaN at index \[0, 0, 0, 0\]/);
+    // Speed is never credited to a task with a failing case.
+    for (const t of o.run.score!.tasks) expect(t.performance).toBe(0);
+  });
+
+  it('a wrong shape, an exit and an endless loop fail their own case; the next case runs on a fresh process', async () => {
+    const o = await run('p2', path.join(FIXTURES, 'p2-crashy'), { tasks: ['attention'], timeoutScale: 0.2 });
+    const [c0, c1, c2, c3] = o.run.cases;
+    expect(c0!.status).toBe('passed');
+    expect(c1!.message).toMatch(/shape \[1, 1, 16, 4\], expected \[1, 2, 16, 16\]/);
+    expect(c2).toMatchObject({ kind: 'exit' });
+    expect(c2!.message).toMatch(/exited with code 3 in the middle of the case/);
+    expect(c3).toMatchObject({ kind: 'timeout' });
+    expect(c3!.message).toMatch(/timed out: no answer within 4\.0 s/);
+  });
+
+  it('code that does not compile fails to load (exit 3) with the file, line and column', async () => {
+    const o = await run('p2', path.join(FIXTURES, 'p2-syntax-error'), { tasks: ['attention'], mode: 'grade' });
+    expect(o.exitCode).toBe(3);
+    expect(o.run.status).toBe('load_failed');
+    expect(o.run.cases[0]!.message).toMatch(/index\.ts:2:\d+: ERROR/);
+    expect(o.results!.score).toBe(0);
+    expect(o.results!.output).toMatch(/could not be loaded/);
+  });
+
+  it('a folder without index.ts fails to load, with a message naming what is missing', async () => {
+    const o = await run('p2', path.join(FIXTURES), { tasks: ['attention'] });
+    expect(o.exitCode).toBe(3);
+    expect(o.run.cases[0]!.message).toMatch(/no index\.ts or index\.js in/);
+  });
+});
+
+describe('cases and seeds', () => {
+  it('--case re-runs exactly one case with the same seed', async () => {
+    const all = await run('p2', REF, { tasks: ['attention'] });
+    const one = await run('p2', REF, { caseId: 'attention/2' });
+    expect(one.run.cases).toHaveLength(1);
+    expect(one.run.cases[0]!.seed).toBe(all.run.cases[2]!.seed);
+    expect(one.run.cases[0]!.details).toEqual(all.run.cases[2]!.details);
+  });
+
+  it('hidden cases need the secret, and a different secret gives different inputs', async () => {
+    await expect(run('p2', REF, { tasks: ['linearAttention'], hidden: true })).rejects.toThrow(/secret/);
+    const a = await run('p2', REF, { tasks: ['linearAttention'], hidden: true, secret: 'one' });
+    const b = await run('p2', REF, { tasks: ['linearAttention'], hidden: true, secret: 'two' });
+    const ha = a.run.cases.filter((c) => c.visibility === 'hidden');
+    const hb = b.run.cases.filter((c) => c.visibility === 'hidden');
+    expect(ha.length).toBe(2);
+    expect(ha.every((c) => c.status === 'passed')).toBe(true);
+    expect(ha[1]!.details!.max_abs_err).not.toEqual(hb[1]!.details!.max_abs_err);
+  });
+});
+
+describe('bench', () => {
+  it('writes bench.json with submission and reference records, ratios, and the decode series', async () => {
+    const o = await run('p2', REF, { mode: 'bench', tasks: ['generate'] });
+    const recs = o.bench!;
+    const labels = new Set(recs.map((r) => r.label));
+    expect(labels.size).toBe(8); // 4 context lengths, cached and uncached
+    for (const r of recs) {
+      expect(['submission', 'reference']).toContain(r.impl);
+      expect(r.metrics.ms).toBeGreaterThan(0);
+      expect(r.metrics.tokens_per_s).toBeGreaterThan(0);
+      expect(r.metrics.tpot_ms).toBeGreaterThan(0);
+      expect(r.device.backend).toBeTruthy();
+    }
+    const sub = recs.filter((r) => r.impl === 'submission');
+    expect(sub.every((r) => r.metrics.speedup_vs_reference! > 0)).toBe(true);
+    expect(sub.find((r) => r.label.startsWith('cached'))!.metrics.cache_bytes_per_token).toBe(512);
+  });
+});
+
+describe('results on disk', () => {
+  it('run.json is complete and valid after a run, and --resume keeps finished cases', async () => {
+    const { tmpOut } = await import('../helpers/run.ts');
+    const out = tmpOut();
+    const first = await run('p2', REF, { tasks: ['attention'], outDir: out, mode: 'grade' });
+    expect(existsSync(path.join(out, 'results.json'))).toBe(true);
+    const saved = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8'));
+    expect(saved.status).toBe('complete');
+    expect(saved.cases).toHaveLength(first.run.cases.length);
+    // Pretend the run was killed after two cases, with a marker in the finished ones.
+    saved.cases = saved.cases.slice(0, 2).map((c: { message: string }) => ({ ...c, message: 'kept from before' }));
+    saved.status = 'running';
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(out, 'run.json'), JSON.stringify(saved));
+    const again = await run('p2', REF, { tasks: ['attention'], outDir: out, mode: 'grade', resume: true });
+    expect(again.run.cases.map((c) => c.message.startsWith('kept from before'))).toEqual([true, true, false, false]);
+    expect(again.run.status).toBe('complete');
+  });
+});
