@@ -34,6 +34,8 @@ async function tryTensorflow(tf: TF): Promise<Record<string, string> | null> {
   return null;
 }
 
+let webgpuWhyNot = 'the webgpu package or a Vulkan driver is missing';
+
 async function tryWebgpu(tf: TF, allowFallback: boolean): Promise<Record<string, string | boolean> | null> {
   try {
     const webgpu = (await import('webgpu')) as unknown as {
@@ -44,10 +46,16 @@ async function tryWebgpu(tf: TF, allowFallback: boolean): Promise<Record<string,
     const gpu = webgpu.create(['disable-dawn-features=timestamp_quantization']);
     keepAlive.gpu = gpu;
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (!adapter) return null;
+    if (!adapter) {
+      webgpuWhyNot = 'no WebGPU adapter (no Vulkan driver)';
+      return null;
+    }
     const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
     const fallback = Boolean(info.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
-    if (fallback && !allowFallback) return null;
+    if (fallback && !allowFallback) {
+      webgpuWhyNot = `only a CPU fallback adapter (${info.description}); ask for it with --backend webgpu-fallback`;
+      return null;
+    }
     keepAlive.adapter = adapter;
     // tfjs-backend-webgpu registers at import and reads navigator.gpu then.
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
@@ -94,7 +102,10 @@ export async function startTensorRuntime(request: BackendName): Promise<TensorRu
       break;
     }
   }
-  if (!chosen) throw new Error(`tensor backend '${request}' is not available on this machine (see: mlsys doctor)`);
+  if (!chosen) {
+    const why = request === 'webgpu' || request === 'webgpu-fallback' ? `: ${webgpuWhyNot}` : '';
+    throw new Error(`tensor backend '${request}' is not available on this machine${why}`);
+  }
   await tf.ready();
   return {
     tf,

@@ -1,0 +1,66 @@
+// The command line contract: exit codes, --json, and the files it writes.
+import { execa } from 'execa';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, ROOT, tmpOut } from '../helpers/run.ts';
+
+const BIN = path.join(ROOT, 'bin', 'mlsys.js');
+const mlsys = (args: string[], env: Record<string, string> = {}) =>
+  execa(process.execPath, [BIN, ...args], { cwd: ROOT, reject: false, env: { XDG_RUNTIME_DIR: '/tmp', ...env } });
+
+describe('mlsys CLI', () => {
+  it('exits 2 on bad usage, with a message that says what is wrong', async () => {
+    const unknown = await mlsys(['test', 'p9', 'reference/p2']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown project 'p9'/);
+    const missing = await mlsys(['test', 'p2', '/no/such/folder']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/submission folder not found/);
+    const badTask = await mlsys(['test', 'p2', 'reference/p2', '--task', 'nope']);
+    expect(badTask.exitCode).toBe(2);
+    expect(badTask.stderr).toMatch(/unknown task 'nope'/);
+    const hidden = await mlsys(['grade', 'p2', 'reference/p2', '--hidden', '--sandbox', 'off'], { MLSYS_HIDDEN_SECRET: '' });
+    expect(hidden.exitCode).toBe(2);
+    expect(hidden.stderr).toMatch(/--hidden needs the grader secret/);
+  });
+
+  it('accepts project aliases and prints only JSON with --json', async () => {
+    const r = await mlsys(['test', 'attention', 'reference/p2', '--task', 'attention', '--json', '--sandbox', 'off', '--out', tmpOut()]);
+    expect(r.exitCode).toBe(0);
+    const run = JSON.parse(r.stdout);
+    expect(run.project).toBe('p2');
+    expect(run.cases.every((c: { status: string }) => c.status === 'passed')).toBe(true);
+  });
+
+  it('exits 3 when the submission cannot be loaded, and still writes a zero-score results.json', async () => {
+    const out = tmpOut();
+    const r = await mlsys(['grade', 'p2', path.join(FIXTURES, 'p2-syntax-error'), '--task', 'attention', '--sandbox', 'off', '--out', out]);
+    expect(r.exitCode).toBe(3);
+    const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(results.score).toBe(0);
+    expect(results.output).toMatch(/could not be loaded/);
+    expect(existsSync(path.join(out, 'run.json'))).toBe(true);
+  });
+
+  it('exits 4 (not gradable) when grading requires the sandbox and bubblewrap is missing', async () => {
+    // A PATH with nothing on it: bwrap cannot be found.
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'mlsys-empty-path-'));
+    const out = tmpOut();
+    const r = await mlsys(['grade', 'p2', 'reference/p2', '--out', out], { PATH: empty });
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/not gradable: --sandbox required, but bubblewrap \(bwrap\) is not installed: apt-get install bubblewrap/);
+    expect(existsSync(path.join(out, 'results.json'))).toBe(false);
+  });
+
+  it('doctor --json reports the backends that load and what is missing', async () => {
+    const r = await mlsys(['doctor', '--json']);
+    expect(r.exitCode).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d.backends.cpu.ok).toBe(true);
+    expect(d.backends.wasm.ok).toBe(true);
+    expect(Array.isArray(d.missing)).toBe(true);
+    expect(typeof d.sandbox.ok).toBe('boolean');
+  });
+});
