@@ -27,6 +27,7 @@ interface Flags {
   reference?: string;
   secretFile?: string;
   budget?: string;
+  submissionTimeout?: string;
 }
 
 class ExitError extends Error {
@@ -85,6 +86,7 @@ async function runCommand(mode: Mode, projectName: string, submission: string | 
     timeoutScale,
     measure: flags.budget ? { ...DEFAULT_MEASURE, budgetMs: Number(flags.budget) * 1000 } : DEFAULT_MEASURE,
     resume: Boolean(flags.resume),
+    submissionTimeoutMs: flags.submissionTimeout ? Number(flags.submissionTimeout) * 1000 : undefined,
     progress: say,
   };
   const outcome = await executeRun(opt);
@@ -106,6 +108,7 @@ export async function main(argv: string[]): Promise<number> {
       .addOption(new Option('--sandbox <mode>', 'run the submission under bubblewrap').choices(['auto', 'required', 'off']).default(mode === 'grade' ? 'required' : 'auto'))
       .option('--task <id...>', 'only these tasks')
       .option('--timeout-scale <x>', 'multiply every time limit (slow machines)', '1')
+      .option('--submission-timeout <s>', 'wall-clock limit for all cases of the submission together, in seconds', '1800')
       .option('--budget <s>', 'timing budget per timed case, in seconds', String(DEFAULT_MEASURE.budgetMs / 1000))
       .option('--reference <dir>', 'the reference solution to time against (default: reference/<project> when present)')
       .action(async (project: string, submission: string | undefined, flags: Flags) => {

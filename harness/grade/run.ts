@@ -33,6 +33,8 @@ export interface RunOptions {
   timeoutScale: number;
   measure: MeasureOptions;
   resume: boolean;
+  /** Wall-clock limit for all of a submission's cases together, in ms (before scaling). */
+  submissionTimeoutMs?: number;
   progress: (line: string) => void;
 }
 
@@ -215,6 +217,8 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
       const missing = (sub!.ready!.missing ?? {}) as Record<string, string[]>;
       run.device = { ...run.device, backend: sub!.ready!.backend, tensor_device: sub!.ready!.device };
       let i = 0;
+      const limit = (opt.submissionTimeoutMs ?? 30 * 60_000) * opt.timeoutScale;
+      const casesStart = performance.now(); // the limit covers the cases, not the process start
       for (const c of planned) {
         i++;
         const prev = done.get(c.id);
@@ -222,7 +226,10 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
           run.cases.push(prev);
           continue;
         }
-        const rec = await runCase(c, sub!, missing[c.task.id], opt, fail);
+        const over = performance.now() - casesStart > limit;
+        const rec = over
+          ? fail(c, 'timeout', `not run: the submission's total time limit (${(limit / 1000).toFixed(0)} s for all cases) was reached`)
+          : await runCase(c, sub!, missing[c.task.id], opt, fail);
         run.cases.push(rec);
         opt.progress(`[${i}/${planned.length}] ${c.id} (${c.spec.label}): ${rec.status === 'passed' ? 'passed' : `FAILED: ${rec.message.split('\n')[0]}`}`);
         save();

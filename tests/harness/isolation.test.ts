@@ -1,0 +1,35 @@
+// What the submission's process can and cannot see, and the limits on its total time.
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, HAVE_SANDBOX, ROOT, run } from '../helpers/run.ts';
+
+describe.skipIf(!HAVE_SANDBOX)('the grader secret (sandboxed)', () => {
+  it('never reaches the submission: not in its environment, not in any process it can read', async () => {
+    const secret = 'S3CRET-do-not-leak-4711';
+    process.env.MLSYS_HIDDEN_SECRET = secret; // as a TA would export it
+    try {
+      const o = await run('p2', path.join(FIXTURES, 'p2-env-spy'), { tasks: ['attention'], caseId: 'attention/0', sandbox: true, hidden: true, secret });
+      const msg = o.run.cases[0]!.message;
+      expect(msg).toMatch(/^Error: SEEN /);
+      expect(msg).not.toContain(secret);
+      expect(msg).not.toContain('MLSYS_HIDDEN_SECRET');
+    } finally {
+      delete process.env.MLSYS_HIDDEN_SECRET;
+    }
+  });
+});
+
+describe('total time limit of a submission', () => {
+  it('stops running cases once the limit is spent, and says why', async () => {
+    // Each call takes at least 1.5 s: the first case runs, the limit is then spent.
+    const o = await run('p2', path.join(FIXTURES, 'p2-slow'), { tasks: ['linearAttention'], submissionTimeoutMs: 1000 });
+    const [a, b, c] = o.run.cases;
+    expect(a!.status).toBe('passed');
+    for (const x of [b, c]) {
+      expect(x).toMatchObject({ status: 'failed', kind: 'timeout' });
+      expect(x!.message).toMatch(/not run: the submission's total time limit \(1 s for all cases\) was reached/);
+    }
+  });
+});
+
+void ROOT;
