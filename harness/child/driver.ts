@@ -20,8 +20,15 @@ function send(msg: Value): Promise<void> {
   return new Promise((resolve, reject) => out.write(encodeFrame(msg), (e) => (e ? reject(e) : resolve())));
 }
 
+/** Known runtime errors whose own message does not say what to do. */
+function hint(message: string): string {
+  if (/OffscreenCanvas is not defined/.test(message))
+    return ' (a synchronous read such as dataSync(), arraySync() or a CPU fallback of a kernel at rank > 4 is not supported by the webgpu backend in Node: use await t.data(), keep tensors at rank <= 4)';
+  return '';
+}
+
 function describeError(e: unknown): { message: string; stack: string } {
-  if (e instanceof Error) return { message: `${e.name}: ${e.message}`, stack: String(e.stack ?? '') };
+  if (e instanceof Error) return { message: `${e.name}: ${e.message}${hint(e.message)}`, stack: String(e.stack ?? '') };
   return { message: `thrown value: ${String(e)}`, stack: '' };
 }
 

@@ -8,7 +8,9 @@ export class CappedOutput {
   dropped = 0;
   total = 0;
 
-  constructor(private readonly limit = 1 << 20) {}
+  // 192 KiB, not more: the run record keeps at most 200,000 characters of a process's output by
+  // cutting out its middle, and a longer text here would lose the note of what was dropped.
+  constructor(private readonly limit = 192 * 1024) {}
 
   push(chunk: Buffer): void {
     this.total += chunk.length;
@@ -26,6 +28,13 @@ export class CappedOutput {
       const first = this.tail.shift()!;
       this.tailLen -= first.length;
       this.dropped += first.length;
+    }
+    // Also trim inside the oldest chunk, so that the text never exceeds the limit by a chunk.
+    if (this.tailLen > half) {
+      const extra = this.tailLen - half;
+      this.tail[0] = this.tail[0]!.subarray(extra);
+      this.tailLen -= extra;
+      this.dropped += extra;
     }
   }
 

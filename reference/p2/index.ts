@@ -23,11 +23,15 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: 
   });
 }
 
-/** [B, Hkv, S, d] -> [B, Hkv * group, S, d], each kv head repeated for its group of query heads. */
+/**
+ * [B, Hkv, S, d] -> [B, Hkv * group, S, d], each kv head repeated for its group of query heads.
+ * A gather along the head axis keeps every tensor at rank 4 (tfjs-webgpu has no rank-5 tile).
+ */
 function repeatKv(x: tf.Tensor4D, group: number): tf.Tensor4D {
   if (group === 1) return x;
-  const [B, Hkv, S, d] = x.shape;
-  return tf.tile(x.reshape([B, Hkv, 1, S, d]), [1, 1, group, 1, 1]).reshape([B, Hkv * group, S, d]);
+  const Hkv = x.shape[1];
+  const idx = tf.tensor1d(Array.from({ length: Hkv * group }, (_, h) => Math.floor(h / group)), 'int32');
+  return tf.gather(x, idx, 1) as tf.Tensor4D;
 }
 
 function heads(x: tf.Tensor, B: number, S: number, H: number, d: number): tf.Tensor4D {
@@ -201,11 +205,13 @@ export function linearAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
       const den = tf.sum(tf.mul(fq, z), -1, true);
       return tf.div(num, den) as tf.Tensor4D;
     }
-    // Causal: running sums of φ(k)ᵀv and φ(k) along the sequence (the O(S) recurrent state).
-    const outer = tf.mul(fk.reshape([B, H, S, D, 1]), v.reshape([B, H, S, 1, D])); // [B,H,S,D,D]
-    const state = tf.cumsum(outer, 2);
+    // Causal: running sums of φ(k)ᵀv and φ(k) along the sequence (the O(S) recurrent state),
+    // with batch and heads merged so every tensor stays at rank 4 (for tfjs-webgpu).
+    const BH = B * H;
+    const outer = tf.mul(fk.reshape([BH, S, D, 1]), v.reshape([BH, S, 1, D])); // [BH,S,D,D]
+    const state = tf.cumsum(outer, 1);
     const z = tf.cumsum(fk, 2); // [B,H,S,D]
-    const num = tf.sum(tf.mul(fq.reshape([B, H, S, D, 1]), state), 3); // [B,H,S,D]
+    const num = tf.sum(tf.mul(fq.reshape([BH, S, D, 1]), state), 2).reshape([B, H, S, D]);
     const den = tf.sum(tf.mul(fq, z), -1, true);
     return tf.div(num, den) as tf.Tensor4D;
   });

@@ -6,6 +6,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, HAVE_SANDBOX, ROOT, run } from '../helpers/run.ts';
 import { flashMemoryBudget } from '../../projects/p2/project.ts';
+import { doctorWebgpu } from '../helpers/webgpu.ts';
+
+const HAVE_WEBGPU = await doctorWebgpu();
 
 const REF = path.join(ROOT, 'reference', 'p2');
 const STARTER = path.join(ROOT, 'projects', 'p2', 'starter');
@@ -160,5 +163,15 @@ describe('results on disk', () => {
     const again = await run('p2', REF, { tasks: ['attention'], outDir: out, mode: 'grade', resume: true });
     expect(again.run.cases.map((c) => c.message.startsWith('kept from before'))).toEqual([true, true, false, false]);
     expect(again.run.status).toBe('complete');
+  });
+});
+
+describe('p2 on the WebGPU backend (Dawn, on the CPU Vulkan driver where no GPU is present)', () => {
+  // Skipped only where no adapter exists at all (CI installs Mesa's lavapipe, so it runs there).
+  it.skipIf(!HAVE_WEBGPU)('the reference passes every public case through tfjs-webgpu', async () => {
+    const o = await run('p2', REF, { backend: 'webgpu-fallback' });
+    expect(o.run.device.backend).toBe('webgpu');
+    const failed = o.run.cases.filter((c) => c.status !== 'passed');
+    expect(failed.map((c) => `${c.id}: ${c.message}`)).toEqual([]);
   });
 });
