@@ -28,6 +28,7 @@ interface Flags {
   secretFile?: string;
   budget?: string;
   submissionTimeout?: string;
+  milestone?: string;
 }
 
 class ExitError extends Error {
@@ -67,6 +68,12 @@ async function runCommand(mode: Mode, projectName: string, submission: string | 
   const timeoutScale = Number(flags.timeoutScale);
   if (!(timeoutScale > 0)) throw new UsageError('--timeout-scale must be a positive number');
   if (flags.task) for (const t of flags.task) if (!project.tasks.some((x) => x.id === t)) throw new UsageError(`unknown task '${t}' (tasks: ${project.tasks.map((x) => x.id).join(', ')})`);
+  let tasks = flags.task;
+  if (flags.milestone) {
+    const m = project.milestones?.[flags.milestone];
+    if (!m) throw new UsageError(`unknown milestone '${flags.milestone}' for ${project.id} (milestones: ${Object.keys(project.milestones ?? {}).join(', ') || 'none'})`);
+    tasks = tasks ? tasks.filter((t) => m.includes(t)) : m;
+  }
   const launcher = pickLauncher(flags.sandbox, say);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outDir = path.resolve(flags.out ?? path.join('results', `${project.id}-${mode}-${stamp}`));
@@ -81,7 +88,7 @@ async function runCommand(mode: Mode, projectName: string, submission: string | 
     secret,
     backend: flags.backend,
     launcher,
-    tasks: flags.task,
+    tasks,
     caseId: flags.case,
     timeoutScale,
     measure: flags.budget ? { ...DEFAULT_MEASURE, budgetMs: Number(flags.budget) * 1000 } : DEFAULT_MEASURE,
@@ -107,6 +114,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('--json', 'print only JSON on stdout')
       .addOption(new Option('--sandbox <mode>', 'run the submission under bubblewrap').choices(['auto', 'required', 'off']).default(mode === 'grade' ? 'required' : 'auto'))
       .option('--task <id...>', 'only these tasks')
+      .option('--milestone <name>', "only the tasks of one of the project's milestones (e.g. a check-in)")
       .option('--timeout-scale <x>', 'multiply every time limit (slow machines)', '1')
       .option('--submission-timeout <s>', 'wall-clock limit for all cases of the submission together, in seconds', '1800')
       .option('--budget <s>', 'timing budget per timed case, in seconds', String(DEFAULT_MEASURE.budgetMs / 1000))
