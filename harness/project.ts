@@ -28,9 +28,31 @@ export interface Timing {
   ms_iqr: number;
 }
 
+/** One implementation's figures on one timed case. */
+export interface MeasuredCase {
+  impl: string;
+  label: string;
+  params: unknown;
+  metrics: Record<string, number>;
+}
+
+/** One timed call: the inputs it got, the oracle's answer, and what came back. */
+export interface TimedCall {
+  inputs: Record_;
+  expected: unknown;
+  outputs: Record_;
+}
+
 export interface PerfSpec<P> {
   /** The case that is timed for grading. */
   case: CaseSpec<P>;
+  /** More cases timed for grading (a sweep of query parameters, say). */
+  sweep?: CaseSpec<P>[];
+  /**
+   * The task's speedup over the reference from all its graded cases (e.g. QPS at a recall
+   * level on the sweep's frontier). Default: reference ms / submission ms on `case`.
+   */
+  speedup?(submission: MeasuredCase[], reference: MeasuredCase[]): { value: number | null; basis: string };
   /** Fraction of the task's points given for speed (the rest is for correctness). */
   share: number;
   /** Speedup vs the reference (reference ms / submission ms) that earns full speed credit. */
@@ -59,7 +81,9 @@ export interface Task<P = any, E = any> {
    * Derived figures for one timed case, from its timing and the outputs of its timed calls
    * (gflops, tokens_per_s...). Formulas are documented by the project.
    */
-  metrics?(params: P, timing: Timing, outputs: Record_[]): Record<string, number>;
+  metrics?(params: P, timing: Timing, calls: TimedCall[]): Record<string, number>;
+  /** Figures across the timed cases of one implementation (a frontier, say), added to bench.json. */
+  benchSummary?(cases: MeasuredCase[]): MeasuredCase[];
 }
 
 export interface Project {
@@ -75,6 +99,11 @@ export interface Project {
   gpu?: boolean;
   /** Files a submission must have; the first that exists is the entry. */
   entries: string[];
+  /**
+   * Named baselines timed by `bench` next to the submission and the reference: folders that
+   * implement the project's API (wrapping a library, say). Trusted code, run the same way.
+   */
+  baselines?: { name: string; dir: string }[];
 }
 
 export function defineTask<P, E>(t: Task<P, E>): Task<P, E> {

@@ -36,6 +36,21 @@ let project: ChildProject | null = null;
 let sub: Submission | null = null;
 let ctx: ChildContext | null = null;
 let currentCall: number | null = null;
+/** Values the parent sent once (`put`), referred to by key in later calls. */
+const store = new Map<string, Value>();
+
+function resolveRefs(v: Value): Value {
+  if (Array.isArray(v)) return v.map(resolveRefs);
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView((v as { data?: unknown }).data)) return v;
+  const o = v as Record<string, Value>;
+  if (typeof o.$ref === 'string' && Object.keys(o).length === 1) {
+    if (!store.has(o.$ref)) throw new Error(`internal: no shared value '${o.$ref}'`);
+    return store.get(o.$ref)!;
+  }
+  const out: Record<string, Value> = {};
+  for (const [k, x] of Object.entries(o)) out[k] = resolveRefs(x);
+  return out;
+}
 
 async function hello(m: Record<string, Value>): Promise<void> {
   project = ((await import(pathToFileURL(String(m.projectChild)).href)) as { default: ChildProject }).default;
@@ -66,10 +81,11 @@ async function hello(m: Record<string, Value>): Promise<void> {
 async function call(m: Record<string, Value>): Promise<void> {
   const id = Number(m.id);
   currentCall = id;
-  const task = project!.tasks[String(m.task)];
-  if (!task) throw new Error(`unknown task ${String(m.task)}`);
   const c = ctx!;
   try {
+    const task = project!.tasks[String(m.task)];
+    if (!task) throw new Error(`internal: the project has no child task '${String(m.task)}'`);
+    m = { ...m, inputs: resolveRefs(m.inputs!) };
     const before = c.rt ? c.rt.memory().tensors : 0;
     if (m.mode === 'measure') {
       const pool = m.inputs as Record_[];
@@ -85,6 +101,9 @@ async function call(m: Record<string, Value>): Promise<void> {
         },
         {
           beforeEach: async () => {
+            // Collect garbage outside the timed region, so that a pause left by the previous
+            // call does not land in this one (the driver runs with --expose-gc).
+            (globalThis as { gc?: () => void }).gc?.();
             args = await task.prepare(pool[i++ % pool.length]!, c);
           },
           afterEach: () => task.release?.(args, c),
@@ -140,6 +159,7 @@ new Socket({ fd: REQ_FD, readable: true, writable: false })
       const m = msg as Record<string, Value>;
       queue = queue.then(async () => {
         if (m.type === 'hello') await hello(m);
+        else if (m.type === 'put') store.set(String(m.key), m.value!);
         else if (m.type === 'call') await call(m);
         else if (m.type === 'bye') process.exit(0);
       });

@@ -1,5 +1,6 @@
 // One run: plan the cases, start the submission's process, check every case against the
 // oracle, time what is timed next to the reference, score, and write the results as they come.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,8 @@ import { Rng } from '../rng.ts';
 import type { BackendName } from '../child/tensor-runtime.ts';
 import type { Launcher } from '../runner/launcher.ts';
 import { SubmissionProcess, type StartOutcome } from '../runner/session.ts';
-import { measureInterleaved, type MeasureOptions, type PoolItem } from '../measure/interleaved.ts';
+import type { MeasureOptions } from '../measure/interleaved.ts';
+import { benchRecords, measureAll, type Contender } from './perf.ts';
 import { planCases, type PlannedCase } from './cases.ts';
 import { scoreTask } from './score.ts';
 import { hostDevice, harnessVersions } from '../report/device.ts';
@@ -56,7 +58,7 @@ export function findEntry(dir: string, entries: string[]): string | null {
 class NotGradable extends Error {}
 
 /** A submission (or the reference) in its own process, restarted after a fault. */
-class Impl {
+export class Impl implements Contender {
   proc: SubmissionProcess | null = null;
   ready: Record<string, Value> | null = null;
   loadError: string | null = null;
@@ -151,6 +153,7 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
     finished_at: null,
     options: {
       hidden: opt.hidden,
+      secret_digest: opt.secret ? createHash('sha256').update(opt.secret).digest('hex').slice(0, 12) : null,
       backend: opt.backend,
       sandbox: opt.launcher.name,
       timeout_scale: opt.timeoutScale,
@@ -161,6 +164,7 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
     versions: harnessVersions(),
     cases: [],
     perf: [],
+    perf_tasks: [],
     score: null,
     warnings: [],
     output: { stdout: '', stderr: '' },
@@ -178,7 +182,9 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
   if (opt.resume && runFile && existsSync(runFile)) {
     try {
       const prev = runSchema.parse(JSON.parse(readFileSync(runFile, 'utf8')));
-      for (const c of prev.cases) done.set(c.id, c);
+      // Hidden cases are kept only if they came from the same secret.
+      const sameSecret = prev.options.secret_digest === run.options.secret_digest;
+      for (const c of prev.cases) if (c.visibility === 'public' || sameSecret) done.set(c.id, c);
     } catch {
       run.warnings.push('--resume: the previous run.json could not be read; starting over');
     }
@@ -237,11 +243,18 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
       for (const r of run.cases)
         if (r.leaked_tensors && r.leaked_tensors > 0)
           run.warnings.push(`${r.id}: ${r.leaked_tensors} tensor(s) still allocated after the call (dispose intermediates, e.g. with tf.tidy)`);
-      if (opt.mode !== 'test') await measureAll(opt, run, sub!, ref, save);
+      if (opt.mode !== 'test') {
+        const baselines = opt.mode === 'bench' ? (project.baselines ?? []).map((b) => new Impl(b.name, b.dir, findEntry(b.dir, project.entries) ?? path.join(b.dir, project.entries[0]!), opt)) : [];
+        try {
+          await measureAll(opt, run, sub!, ref, baselines, save);
+        } finally {
+          for (const b of baselines) await b.stop();
+        }
+      }
     }
     if (opt.mode !== 'bench') {
       const tasks = project.tasks.filter((t) => run.cases.some((c) => c.task === t.id));
-      const scores = tasks.map((t) => scoreTask(t, run.cases.filter((c) => c.task === t.id), run.perf.find((p) => p.task === t.id && p.graded)));
+      const scores = tasks.map((t) => scoreTask(t, run.cases.filter((c) => c.task === t.id), run.perf_tasks.find((p) => p.task === t.id)));
       run.score = {
         total: Math.round(scores.reduce((a, s) => a + s.correctness + s.performance, 0) * 100) / 100,
         max: Math.round(scores.reduce((a, s) => a + s.correctness_max + s.performance_max, 0) * 100) / 100,
@@ -265,13 +278,13 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
 
   const outcome: RunOutcome = { run, exitCode };
   if (opt.mode === 'bench') {
-    outcome.bench = benchRecords(opt.project, run);
+    outcome.bench = benchRecords(opt, run);
     if (opt.outDir) writeJson(path.join(opt.outDir, 'bench.json'), benchSchema, outcome.bench);
   } else if (run.status !== 'not_gradable') {
     const headline =
       run.status === 'load_failed'
-        ? `Your submission could not be loaded: ${run.cases[0]?.message ?? 'no entry file'}`
-        : `${run.score!.total} / ${run.score!.max} points. ${run.warnings.join(' ')}`;
+        ? `Your submission could not be loaded. ${run.cases[0]?.message ?? ''}`.trim()
+        : [`${run.score!.total} / ${run.score!.max} points.`, ...new Set(run.warnings)].join(' ');
     outcome.results = toGradescope(project, run, (performance.now() - t0) / 1000, headline);
     if (opt.outDir && opt.mode === 'grade') writeAtomic(path.join(opt.outDir, 'results.json'), JSON.stringify(outcome.results, null, 2) + '\n');
   }
@@ -308,73 +321,4 @@ async function runCase(
     peak_bytes: peak,
     leaked_tensors: typeof r.reply.leaked_tensors === 'number' ? r.reply.leaked_tensors : null,
   };
-}
-
-function makePool(task: Task, params: unknown, seedBase: string, n: number): PoolItem[] {
-  return Array.from({ length: n }, (_, k) => {
-    const rng = new Rng(Number(BigInt.asUintN(32, BigInt(hash(seedBase + ':' + k)))));
-    const inputs = task.generate(params, rng);
-    return { inputs, expected: task.oracle(params, inputs) };
-  });
-}
-
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
-async function measureAll(opt: RunOptions, run: RunRecord, sub: Impl, ref: Impl | null, save: () => void): Promise<void> {
-  for (const task of opt.project.tasks) {
-    if (opt.tasks && !opt.tasks.includes(task.id)) continue;
-    if (!task.perf && !task.bench) continue;
-    const cases = run.cases.filter((c) => c.task === task.id);
-    const graded = opt.mode === 'grade';
-    if (graded && (!task.perf || !cases.length || cases.some((c) => c.status !== 'passed'))) continue;
-    const toTime = graded ? [task.perf!.case] : (task.bench ?? [task.perf!.case]);
-    for (const spec of toTime) {
-      opt.progress(`timing ${task.id} (${spec.label})${ref ? ' against the reference' : ''}...`);
-      const impls: { name: string; proc: SubmissionProcess }[] = [];
-      const notes: string[] = [];
-      for (const impl of [sub, ref]) {
-        if (!impl) continue;
-        if (await impl.ensure()) impls.push({ name: impl.name, proc: impl.proc! });
-        else notes.push(`${impl.name} could not be loaded: ${impl.loadError}`);
-      }
-      const pool = makePool(task, spec.params, `${opt.project.id}/${task.id}/${spec.label}/timed`, 4);
-      const timings = await measureInterleaved(impls, task, spec.params, pool, {
-        ...opt.measure,
-        timeoutMs: opt.measure.timeoutMs * opt.timeoutScale,
-      });
-      const rec: PerfRecord = { task: task.id, label: spec.label, params: spec.params, graded, impls: [], speedup_vs_reference: null, flags: [...notes] };
-      for (const t of timings) {
-        const metrics: Record<string, number> = {};
-        if (t.summary) {
-          metrics.ms = t.summary.median;
-          metrics.ms_iqr = t.summary.iqr;
-          if (task.metrics) Object.assign(metrics, task.metrics(spec.params, { ms: t.summary.median, ms_iqr: t.summary.iqr }, t.outputs));
-        }
-        if (t.leakedPerCall > 0) run.warnings.push(`${t.impl} ${task.id}: leaks ${t.leakedPerCall} tensor(s) per timed call`);
-        rec.flags.push(...t.flags.map((f) => `${t.impl}: ${f}`));
-        rec.impls.push({ impl: t.impl, ok: t.ok, message: t.message, summary: t.summary, samples_ms: t.samples, wall_ms: t.wallMs, metrics });
-      }
-      const s = timings.find((t) => t.impl === 'submission');
-      const r = timings.find((t) => t.impl === 'reference');
-      if (s?.ok && r?.ok && s.summary && r.summary) {
-        rec.speedup_vs_reference = r.summary.median / s.summary.median;
-        rec.impls.find((i) => i.impl === 'submission')!.metrics.speedup_vs_reference = rec.speedup_vs_reference;
-        if (rec.speedup_vs_reference > 10)
-          rec.flags.push(`speedup of ${rec.speedup_vs_reference.toFixed(1)}x over the reference: flagged for a human to look at`);
-      }
-      run.perf.push(rec);
-      save();
-    }
-  }
-}
-
-function benchRecords(project: Project, run: RunRecord): BenchRecord[] {
-  const device = { ...run.device };
-  return run.perf.flatMap((p) =>
-    p.impls.filter((i) => i.ok).map((i) => ({ project: project.id, task: p.task, impl: i.impl, label: p.label, params: p.params, metrics: i.metrics, device })),
-  );
 }

@@ -2,7 +2,7 @@
 // when every case passed (correctness gates performance), on a linear curve of the speedup
 // against the reference measured in the same run.
 import type { Task } from '../project.ts';
-import type { CaseRecord, PerfRecord, TaskScore } from '../report/schema.ts';
+import type { CaseRecord, PerfTask, TaskScore } from '../report/schema.ts';
 
 export function perfCredit(speedup: number, floor: number, target: number): number {
   if (!(speedup > floor)) return 0;
@@ -12,7 +12,7 @@ export function perfCredit(speedup: number, floor: number, target: number): numb
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-export function scoreTask(task: Task, cases: CaseRecord[], perf: PerfRecord | undefined): TaskScore {
+export function scoreTask(task: Task, cases: CaseRecord[], perf: PerfTask | undefined): TaskScore {
   const share = task.perf ? task.perf.share : 0;
   const correctnessMax = task.points * (1 - share);
   const perfMax = task.points * share;
@@ -23,13 +23,11 @@ export function scoreTask(task: Task, cases: CaseRecord[], perf: PerfRecord | un
   if (task.perf) {
     if (passed !== cases.length || !cases.length) note += '; speed not credited until every case passes';
     else if (!perf) note += '; speed not measured in this run';
-    else if (perf.speedup_vs_reference === null) {
-      const bad = perf.impls.find((i) => !i.ok);
-      note += bad ? `; speed not credited: ${bad.impl}: ${bad.message}` : '; speed not credited: no reference measured';
-    } else {
+    else if (perf.speedup_vs_reference === null) note += `; speed not credited: ${perf.basis}`;
+    else {
       const c = perfCredit(perf.speedup_vs_reference, task.perf.floor, task.perf.target);
       performance = perfMax * c;
-      note += `; speedup vs reference ${perf.speedup_vs_reference.toFixed(2)}x (full credit at ${task.perf.target}x, none at ${task.perf.floor}x)`;
+      note += `; speedup vs reference ${perf.speedup_vs_reference.toFixed(2)}x, ${perf.basis} (full credit at ${task.perf.target}x, none at ${task.perf.floor}x)`;
     }
   }
   return {

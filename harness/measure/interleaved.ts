@@ -3,7 +3,7 @@
 // spread is small or the time budget is spent. Each timed output is checked; times the child
 // reports are cross-checked against the parent's own wall clock.
 import type { Record_ } from '../protocol/values.ts';
-import type { CheckResult, Task } from '../project.ts';
+import type { CheckResult, Task, TimedCall } from '../project.ts';
 import type { SubmissionProcess } from '../runner/session.ts';
 import { summarize, type Summary } from './stats.ts';
 
@@ -37,9 +37,12 @@ export interface ImplTiming {
   ok: boolean;
   message: string;
   samples: number[];
+  /** The median of each recorded round, in round order: rounds of all implementations alternate. */
+  rounds: number[];
   wallMs: number;
   summary: Summary | null;
-  outputs: Record_[];
+  /** A few of the timed calls, for metrics computed from outputs (recall, tokens/s...). */
+  calls: TimedCall[];
   leakedPerCall: number;
   flags: string[];
 }
@@ -53,12 +56,12 @@ export async function measureInterleaved(
 ): Promise<ImplTiming[]> {
   const state = impls.map((i) => ({
     ...i,
-    t: { impl: i.name, ok: true, message: '', samples: [], wallMs: 0, summary: null, outputs: [], leakedPerCall: 0, flags: [] } as ImplTiming,
+    t: { impl: i.name, ok: true, message: '', samples: [], rounds: [], wallMs: 0, summary: null, calls: [], leakedPerCall: 0, flags: [] } as ImplTiming,
     perCall: 0,
     rotate: 0,
   }));
   const t0 = performance.now();
-  const keepOutputs = 8;
+  const keepCalls = 8;
   for (let round = 0; ; round++) {
     const order = round % 2 ? [...state].reverse() : state;
     for (const s of order) {
@@ -103,8 +106,12 @@ export async function measureInterleaved(
         continue;
       }
       s.t.samples.push(...samples);
+      s.t.rounds.push(summarize(samples).median);
       s.t.wallMs += r.wallMs;
-      for (const o of outputs) if (s.t.outputs.length < keepOutputs) s.t.outputs.push(o);
+      outputs.forEach((o, j) => {
+        const item = inputs[j % inputs.length]!;
+        if (s.t.calls.length < keepCalls) s.t.calls.push({ inputs: item.inputs, expected: item.expected, outputs: o });
+      });
       s.perCall = summarize(s.t.samples).median;
     }
     const live = state.filter((s) => s.t.ok);

@@ -32,6 +32,6 @@ export function summarize(samples: readonly number[]): Summary {
     p90: quantile(s, 0.9),
     min: s[0] ?? NaN,
     max: s[s.length - 1] ?? NaN,
-    spread: median > 0 ? iqr / median : NaN,
+    spread: median > 0 ? iqr / median : 0,
   };
 }

@@ -53,7 +53,10 @@ export function decodeFrame(header: Buffer, payload: Buffer, limits: { maxTensor
   } catch {
     throw new FrameError('malformed message header (not JSON)');
   }
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray(parsed.tensors) || !('msg' in parsed))
+    throw new FrameError('malformed message header (needs msg and tensors)');
   const tensors = parsed.tensors.map((d, i) => {
+    if (typeof d !== 'object' || d === null) throw new FrameError(`tensor ${i}: bad descriptor`);
     const Ctor = DTYPE_ARRAY[d.dtype];
     if (!Ctor) throw new FrameError(`tensor ${i}: unknown dtype ${String(d.dtype)}`);
     if (!Array.isArray(d.shape) || !d.shape.every((x) => Number.isInteger(x) && x >= 0))
@@ -110,6 +113,7 @@ export class FrameReader {
         } catch {
           throw new FrameError('malformed message header (not JSON)');
         }
+        if (!Number.isInteger(payload) || payload < 0) throw new FrameError('malformed message header (bad payload length)');
         if (payload > this.limits.maxFrameBytes) throw new FrameError(`message of ${payload} bytes is over the limit`);
         this.want = { header: Buffer.from(header), payload };
         this.buf = this.buf.subarray(4 + hlen);

@@ -51,6 +51,15 @@ export function tensor<D extends DType>(dtype: D, shape: number[], data?: TypedA
   return { dtype, shape: [...shape], data: arr };
 }
 
+/**
+ * Marks a large input (a data set, model weights) that stays the same across calls: it crosses
+ * to a process once (a `put` message) and later calls refer to it by key. Keys must be unique
+ * to the value (e.g. include the seed).
+ */
+export function shared(key: string, value: Value): Value {
+  return { $shared: key, value };
+}
+
 export function shapeStr(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }

@@ -56,7 +56,7 @@ export function toGradescope(project: Project, run: RunRecord, executionSeconds:
       });
     }
     if (task.perf) {
-      const perf = run.perf.find((p) => p.task === task.id && p.graded);
+      const perf = run.perf_tasks.find((p) => p.task === task.id);
       tests.push({
         name: `${project.id}/${task.id}: speed`,
         number: `${ti + 1}.${n++}`,

@@ -42,6 +42,7 @@ export const implMeasureSchema = z.object({
   message: z.string(),
   summary: summarySchema.nullable(),
   samples_ms: z.array(num),
+  round_medians_ms: z.array(num),
   wall_ms: num,
   metrics: z.record(z.string(), num),
 });
@@ -54,6 +55,13 @@ export const perfSchema = z.object({
   impls: z.array(implMeasureSchema),
   speedup_vs_reference: num.nullable(),
   flags: z.array(z.string()),
+});
+
+/** A task's speedup over the reference for grading, from its graded timed cases. */
+export const perfTaskSchema = z.object({
+  task: z.string(),
+  speedup_vs_reference: num.nullable(),
+  basis: z.string(),
 });
 
 export const taskScoreSchema = z.object({
@@ -76,6 +84,8 @@ export const runSchema = z.object({
   finished_at: z.string().nullable(),
   options: z.object({
     hidden: z.boolean(),
+    /** A short digest of the grader secret (not the secret): --resume reuses hidden cases only from the same one. */
+    secret_digest: z.string().nullable(),
     backend: z.string(),
     sandbox: z.string(),
     timeout_scale: num,
@@ -86,6 +96,7 @@ export const runSchema = z.object({
   versions: z.record(z.string(), z.string()),
   cases: z.array(caseSchema),
   perf: z.array(perfSchema),
+  perf_tasks: z.array(perfTaskSchema),
   score: z
     .object({ total: num, max: num, tasks: z.array(taskScoreSchema) })
     .nullable(),
@@ -99,6 +110,7 @@ export type CaseRecord = z.infer<typeof caseSchema>;
 export type PerfRecord = z.infer<typeof perfSchema>;
 export type ImplMeasure = z.infer<typeof implMeasureSchema>;
 export type TaskScore = z.infer<typeof taskScoreSchema>;
+export type PerfTask = z.infer<typeof perfTaskSchema>;
 
 export const benchRecordSchema = z.object({
   project: z.string(),

@@ -41,6 +41,7 @@ export function driverArgs(root: string): string[] {
   return [
     '--no-warnings=ExperimentalWarning',
     `--max-old-space-size=${HEAP_LIMIT_MB}`,
+    '--expose-gc',
     '--import',
     path.join(root, 'harness/child/preload.mjs'),
     path.join(root, 'harness/child/driver.ts'),

@@ -2,6 +2,7 @@
 // (fd 3 requests, fd 4 replies), killed as a whole process group. Every way it can go wrong
 // comes back as an outcome with a kind and a message, never as an exception in the harness.
 import { execa } from 'execa';
+import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { encodeFrame, FrameError, FrameReader } from '../protocol/frame.ts';
 import type { Value } from '../protocol/values.ts';
@@ -25,6 +26,17 @@ export type CallOutcome =
 export type StartOutcome =
   | { ok: true; ready: Record<string, Value> }
   | { ok: false; fault: 'submission' | 'harness'; message: string };
+
+/**
+ * bubblewrap reports a signal that ended the process it runs as exit code 128 + n: turned back
+ * into the signal, so that a sandboxed crash (SIGSEGV...) or CPU limit (SIGXCPU) is classified
+ * as it is without the sandbox instead of as a plain exit.
+ */
+function signalFromSandboxExit(code: number | null, signal: string | null): { code: number | null; signal: string | null } {
+  if (signal || code === null || code <= 128 || code > 128 + 64) return { code, signal };
+  const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+  return name ? { code: null, signal: name } : { code, signal };
+}
 
 const live = new Set<SubmissionProcess>();
 function killAll(): void {
@@ -51,6 +63,8 @@ interface Waiter {
   resolve(msg: Record<string, Value> | null): void;
 }
 
+const ALLOCATION_FAILED = /^RangeError: (Array buffer allocation failed|.*\bOut of memory\b)/i;
+
 export class SubmissionProcess {
   readonly stdout = new CappedOutput();
   readonly stderr = new CappedOutput();
@@ -61,6 +75,8 @@ export class SubmissionProcess {
   private exited: { code: number | null; signal: string | null } | null = null;
   private protocolError: string | null = null;
   private nextId = 1;
+  /** Keys of shared values this process already holds. */
+  private sharedSent = new Set<string>();
   private killedByUs = false;
 
   private constructor(private readonly launcher: Launcher) {}
@@ -108,7 +124,7 @@ export class SubmissionProcess {
     req.on('error', () => {}); // a dead child closes the pipe; the exit is reported instead
     // 'exit' as soon as the process ends (execa's promise also waits for every pipe to close).
     p.child.once('exit', (code: number | null, signal: string | null) => {
-      p.exited = { code, signal };
+      p.exited = launcher.sandboxed ? signalFromSandboxExit(code, signal) : { code, signal };
       live.delete(p);
       p.deliver(null);
     });
@@ -121,7 +137,10 @@ export class SubmissionProcess {
       const second = await p.receive(loadTimeoutMs - (performance.now() - t0));
       if (second?.type === 'ready') return { proc: p, outcome: { ok: true, ready: second } };
       if (second?.type === 'load_error')
-        return { proc: p, outcome: { ok: false, fault: 'submission', message: `your code could not be loaded: ${String(second.message)}\n${String(second.stack ?? '')}` } };
+      {
+        const stack = String(second.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).join('\n');
+        return { proc: p, outcome: { ok: false, fault: 'submission', message: `your code could not be loaded: ${String(second.message)}${stack ? `\n${stack}` : ''}` } };
+      }
       p.kill();
       return { proc: p, outcome: { ok: false, fault: 'submission', message: `while loading your code: ${p.describeDeath(second, loadTimeoutMs)}` } };
     }
@@ -158,6 +177,23 @@ export class SubmissionProcess {
         },
       };
     });
+  }
+
+  /** Sends each shared value this process does not hold yet, and refers to it by key. */
+  private hoistShared(v: Value): Value {
+    if (Array.isArray(v)) return v.map((x) => this.hoistShared(x));
+    if (v === null || typeof v !== 'object' || ArrayBuffer.isView((v as { data?: unknown }).data)) return v;
+    const o = v as Record<string, Value>;
+    if (typeof o.$shared === 'string' && 'value' in o) {
+      if (!this.sharedSent.has(o.$shared)) {
+        this.send({ type: 'put', key: o.$shared, value: o.value! });
+        this.sharedSent.add(o.$shared);
+      }
+      return { $ref: o.$shared };
+    }
+    const out: Record<string, Value> = {};
+    for (const [k, x] of Object.entries(o)) out[k] = this.hoistShared(x);
+    return out;
   }
 
   private send(msg: Value): void {
@@ -201,15 +237,23 @@ export class SubmissionProcess {
     const id = this.nextId++;
     const t0 = performance.now();
     if (!this.alive) return { ok: false, kind: 'crash', message: 'the process is no longer running', wallMs: 0 };
-    this.send({ ...msg, type: 'call', id });
+    this.send({ ...(this.hoistShared(msg) as Record<string, Value>), type: 'call', id });
     for (;;) {
       const left = timeoutMs - (performance.now() - t0);
       const m = await this.receive(left);
       const wallMs = performance.now() - t0;
       if (m && (m.type === 'result' || m.type === 'error') && m.id === id) {
         if (m.type === 'result') return { ok: true, reply: m, wallMs };
-        const kind = m.kind === 'bad_output' ? 'bad_output' : 'exception';
         const stack = String(m.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).join('\n');
+        // An allocation that failed (an ArrayBuffer or WebAssembly memory past the sandbox's
+        // address-space limit) is thrown as a RangeError, not a crash: it is out_of_memory, and
+        // the process, which may still hold what it allocated, is not used for the next case.
+        if (m.kind !== 'bad_output' && ALLOCATION_FAILED.test(String(m.message))) {
+          this.kill();
+          await this.waitExit(2000);
+          return { ok: false, kind: 'out_of_memory', message: `ran out of memory: ${String(m.message)}` + (stack ? `\n${stack}` : ''), wallMs };
+        }
+        const kind = m.kind === 'bad_output' ? 'bad_output' : 'exception';
         return { ok: false, kind, message: String(m.message) + (stack ? `\n${stack}` : ''), wallMs };
       }
       if (m && m.type !== 'fatal') continue; // a stale reply: ignore

@@ -254,12 +254,14 @@ const generateTask = defineTask<GenP, null>({
     c(`cached, context ${ctx}, 8 new`, { prompt: ctx, nNew: 8, mode: 'cached' as const }),
     c(`uncached, context ${ctx}, 8 new`, { prompt: ctx, nNew: 8, mode: 'uncached' as const }),
   ]),
-  metrics: (p, tm, outputs) => {
-    const m: Record<string, number> = { tokens_per_s: p.nNew / (tm.ms / 1000), cache_bytes_per_token: p.mode === 'cached' ? CACHE_BYTES_PER_TOKEN : 0 };
+  metrics: (p, tm, calls) => {
+    const m: Record<string, number> = { tokens_per_s: p.nNew / (tm.ms / 1000) };
     const ttft: number[] = [];
     const tpot: number[] = [];
-    for (const o of outputs) {
-      const r = (o.cached ?? o.plain) as Record_;
+    for (const { outputs } of calls) {
+      const r = (outputs.cached ?? outputs.plain) as Record_;
+      // What the submission's cache reported holding, per token it held.
+      if (p.mode === 'cached' && Number(r.cached_tokens) > 0) m.cache_bytes_per_token = Number(r.cache_bytes) / Number(r.cached_tokens);
       const times = t(r.token_times_ms).data;
       if (!times.length) continue;
       ttft.push(times[0]!);

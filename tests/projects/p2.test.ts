@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, HAVE_SANDBOX, ROOT, run } from '../helpers/run.ts';
 import { flashMemoryBudget } from '../../projects/p2/project.ts';
+import { DEFAULT_MEASURE } from '../../harness/measure/interleaved.ts';
 import { doctorWebgpu } from '../helpers/webgpu.ts';
 
 const HAVE_WEBGPU = await doctorWebgpu();
@@ -16,7 +17,7 @@ const SECRET = 'test-secret-not-for-grading';
 
 describe('p2 reference solution', () => {
   it('scores full marks with hidden cases and speed measured against itself, and writes valid results', async () => {
-    const o = await run('p2', REF, { mode: 'grade', hidden: true, secret: SECRET, sandbox: HAVE_SANDBOX });
+    const o = await run('p2', REF, { mode: 'grade', hidden: true, secret: SECRET, sandbox: HAVE_SANDBOX, measure: { ...DEFAULT_MEASURE, budgetMs: 1500 } });
     expect(o.exitCode).toBe(0);
     const failed = o.run.cases.filter((c) => c.status !== 'passed');
     expect(failed.map((c) => `${c.id}: ${c.message}`)).toEqual([]);
@@ -132,7 +133,7 @@ describe('bench', () => {
     const o = await run('p2', REF, { mode: 'bench', tasks: ['generate'] });
     const recs = o.bench!;
     const labels = new Set(recs.map((r) => r.label));
-    expect(labels.size).toBe(8); // 4 context lengths, cached and uncached
+    expect(labels.size).toBe(9); // the graded case, and 4 context lengths cached and uncached
     for (const r of recs) {
       expect(['submission', 'reference']).toContain(r.impl);
       expect(r.metrics.ms).toBeGreaterThan(0);
