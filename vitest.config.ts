@@ -6,7 +6,10 @@ export default defineConfig({
     // Tests start real submission processes (and sandboxes): generous limits, few at a time.
     testTimeout: 180_000,
     hookTimeout: 180_000,
-    maxWorkers: 2,
+    // One test file at a time: tests that time a submission against the reference must not share
+    // the two cores of a CI machine with another file's processes.
+    maxWorkers: 1,
+    fileParallelism: false,
     env: { XDG_RUNTIME_DIR: '/tmp' },
   },
 });

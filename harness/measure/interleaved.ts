@@ -18,6 +18,8 @@ export interface MeasureOptions {
   timeoutMs: number;
 }
 
+const WARMUP_ROUNDS = 2;
+
 export const DEFAULT_MEASURE: MeasureOptions = {
   budgetMs: 6000,
   minSamples: 10,
@@ -101,8 +103,10 @@ export async function measureInterleaved(
       s.rotate = (s.rotate + iterations) % pool.length;
       const leaked = Number(r.reply.leaked_tensors ?? 0);
       s.t.leakedPerCall = Math.max(s.t.leakedPerCall, leaked / iterations);
-      if (round === 0) {
-        s.perCall = samples[0]!; // the warm-up round is not recorded
+      // Warm-up: round 0 (one call, to size the batches) and round 1 (a full batch) are not
+      // recorded, so JIT compilation and first-touch allocation stay out of the figures.
+      if (round < WARMUP_ROUNDS) {
+        s.perCall = summarize(samples).median;
         continue;
       }
       s.t.samples.push(...samples);
