@@ -95,8 +95,12 @@ export interface Project {
   tasks: Task[];
   /** Named subsets of tasks graded on their own (e.g. a check-in). */
   milestones?: Record<string, string[]>;
-  /** The tasks need a GPU inside the sandbox. */
-  gpu?: boolean;
+  /**
+   * GPU use: 'required' (kernels: the GPU's device nodes always go into the sandbox),
+   * 'optional' (a tensor backend may use one: passed in unless the backend is cpu or wasm),
+   * or absent (never).
+   */
+  gpu?: 'required' | 'optional';
   /** Files a submission must have; the first that exists is the entry. */
   entries: string[];
   /**

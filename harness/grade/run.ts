@@ -57,6 +57,14 @@ export function findEntry(dir: string, entries: string[]): string | null {
 
 class NotGradable extends Error {}
 
+/**
+ * GPU device nodes go into the sandbox only when the run may use them: a project that declares
+ * GPU work, or a tensor backend that can run on a GPU (where this machine has one).
+ */
+function needsGpu(opt: RunOptions): boolean {
+  return opt.project.gpu === 'required' || (opt.project.gpu === 'optional' && !['cpu', 'wasm'].includes(opt.backend));
+}
+
 /** A submission (or the reference) in its own process, restarted after a fault. */
 export class Impl implements Contender {
   proc: SubmissionProcess | null = null;
@@ -82,7 +90,7 @@ export class Impl implements Contender {
       this.scratch.push(scratch);
       const { proc, outcome } = await SubmissionProcess.start(
         this.opt.launcher,
-        { submissionDir: this.dir, scratchDir: scratch, env: {}, gpu: Boolean(this.opt.project.gpu) },
+        { submissionDir: this.dir, scratchDir: scratch, env: {}, gpu: needsGpu(this.opt) },
         { projectChild: this.opt.project.child, entry: this.opt.launcher.entryInside(this.entry, this.dir, scratch), backend: this.opt.backend },
         60000 * this.opt.timeoutScale,
       );

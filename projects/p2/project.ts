@@ -312,6 +312,7 @@ export default defineProject({
   title: 'Attention and KV caching',
   child: path.join(here, 'child.ts'),
   entries: ['index.ts', 'index.js'],
+  gpu: 'optional', // tfjs may run on WebGPU
   tasks: [attentionTask, mhaTask, flashTask, generateTask, linearTask],
   milestones: {},
 });
