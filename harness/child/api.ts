@@ -9,6 +9,10 @@ export type Submission = Record<string, unknown>;
 export interface ChildContext {
   /** The tensor runtime (tfjs and its backend) when the project asked for one. */
   rt: TensorRuntime;
+  /** What the project's setup made (a GPU device, say), before the submission loaded. */
+  resources: unknown;
+  /** The folder the submission's entry file is in (read-only). */
+  submissionDir: string;
   /** The harness's clock in ms (captured before the submission loaded). */
   nowMs(): number;
 }
@@ -24,9 +28,21 @@ export interface ChildTask<A = unknown> {
   release?(args: A, ctx: ChildContext): void;
 }
 
+/**
+ * An invoke may time itself with the device's own clock (GPU timestamps): it puts the duration
+ * in ms under this key of what it returns, and the driver takes that as the call's time instead
+ * of the host clock's (and removes it from the outputs).
+ */
+export const DEVICE_DURATION_KEY = '$duration_ms';
+
 export interface ChildProject {
   /** 'tfjs': the driver starts a tfjs backend before the submission loads. */
   runtime: 'tfjs' | 'none';
+  /**
+   * Runs once before the submission loads (e.g. opens the GPU device). A throw here is a machine
+   * fault (not gradable), not the student's. `device` is recorded with every result.
+   */
+  setup?(o: { backend: string }): Promise<{ resources: unknown; device: Record<string, string | number | boolean> }>;
   tasks: Record<string, ChildTask<any>>;
 }
 
