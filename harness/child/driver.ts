@@ -88,6 +88,13 @@ function takeDeviceDuration(o: Record_): number | null {
   return typeof d === 'number' && d >= 0 ? d : null;
 }
 
+/** Exits once what the submission printed has reached the pipes (they are asynchronous). */
+async function flushAndExit(): Promise<void> {
+  const drain = (s: NodeJS.WriteStream) => new Promise<void>((r) => (s.writableLength ? s.write('', () => r()) : r()));
+  await Promise.race([Promise.all([drain(process.stdout), drain(process.stderr)]), new Promise((r) => setTimeout(r, 2000))]);
+  process.exit(0);
+}
+
 async function call(m: Record<string, Value>): Promise<void> {
   const id = Number(m.id);
   currentCall = id;
@@ -175,7 +182,7 @@ new Socket({ fd: REQ_FD, readable: true, writable: false })
         if (m.type === 'hello') await hello(m);
         else if (m.type === 'put') store.set(String(m.key), m.value!);
         else if (m.type === 'call') await call(m);
-        else if (m.type === 'bye') process.exit(0);
+        else if (m.type === 'bye') await flushAndExit();
       });
       queue.catch(async (e) => {
         await send({ type: 'fatal', id: currentCall, ...describeError(e) });

@@ -100,6 +100,14 @@ export async function measureAll(
       if (s?.metrics.ms && r?.metrics.ms) {
         rec.speedup_vs_reference = pairedSpeedup(r.round_medians_ms, s.round_medians_ms) ?? r.metrics.ms / s.metrics.ms;
         s.metrics.speedup_vs_reference = rec.speedup_vs_reference;
+        // Times are taken inside the submission's process; the harness's own clock bounds them
+        // from above exactly, and from below only roughly: a much smaller share of the wall time
+        // than the reference's, with a speedup, is worth a person's look.
+        const share = (i: typeof s) => i.samples_ms.reduce((a, b) => a + b, 0) / Math.max(i.wall_ms, 1e-9);
+        if (rec.speedup_vs_reference > 1.5 && share(s) < 0.5 * share(r))
+          rec.flags.push(
+            `submission: its reported times cover ${(100 * share(s)).toFixed(0)}% of the harness's wall-clock time for its batches, the reference's ${(100 * share(r)).toFixed(0)}%: flagged for a human to look at`,
+          );
       }
       records.push(rec);
       run.perf.push(rec);

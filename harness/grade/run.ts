@@ -84,7 +84,10 @@ export class Impl implements Contender {
   /** Starts the process if it is not running; false (with loadError) when the code cannot load. */
   async ensure(): Promise<boolean> {
     if (this.proc?.alive) return true;
-    if (this.proc) this.collectOutput();
+    if (this.proc) {
+      await this.proc.stop(); // already dead: this reaps it and closes its pipes
+      this.collectOutput();
+    }
     for (let attempt = 1; ; attempt++) {
       const scratch = mkdtempSync(path.join(os.tmpdir(), 'mlsys-scratch-'));
       this.scratch.push(scratch);
@@ -126,6 +129,10 @@ export class Impl implements Contender {
       .join('\n');
   }
 
+  /**
+   * Adds a finished process's output to what this implementation printed. Called exactly once
+   * per process: when it is replaced after a fault, when its start failed, or at stop.
+   */
   collectOutput(): void {
     if (!this.proc) return;
     const cap = (s: string) => (s.length > 200000 ? `${s.slice(0, 100000)}\n[...]\n${s.slice(-100000)}` : s);
@@ -314,7 +321,6 @@ async function runCase(
   const timeout = (c.task.timeoutMs ?? 20000) * opt.timeoutScale;
   const r = await sub.proc!.call({ task: c.task.id, mode: 'check', inputs, memory: Boolean(c.task.measureMemory) }, timeout);
   if (!r.ok) {
-    if (!sub.proc!.alive) sub.collectOutput();
     return fail(c, r.kind, sub.clean(r.message));
   }
   const outputs = r.reply.outputs as Record_;

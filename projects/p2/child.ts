@@ -19,9 +19,17 @@ function isTfTensor(x: unknown): x is TF.Tensor {
 
 /** Reads a returned tensor to the host and disposes it (the harness owns returned tensors). */
 async function toWire(x: unknown, what: string): Promise<Tensor> {
-  if (!isTfTensor(x)) throw new BadOutputError(`${what} must be a tf.Tensor, got ${describe(x)}`);
-  const shape = x.shape.map(Number);
-  const dtype = x.dtype;
+  let shape: number[];
+  let dtype: string;
+  try {
+    if (!isTfTensor(x)) throw new BadOutputError(`${what} must be a tf.Tensor, got ${describe(x)}`);
+    shape = x.shape.map(Number);
+    dtype = x.dtype;
+  } catch (e) {
+    // A returned object whose getters throw is a bad output, not a crash of the harness's code.
+    if (e instanceof BadOutputError) throw e;
+    throw new BadOutputError(`${what}: reading the returned value failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
   if (dtype !== 'float32' && dtype !== 'int32') throw new BadOutputError(`${what} has dtype ${dtype}; expected float32`);
   const data = await x.data();
   x.dispose();

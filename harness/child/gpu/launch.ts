@@ -1,0 +1,334 @@
+// Running kernels and measuring them: buffers, a uniform of sizes, bind-group layouts, outputs
+// poisoned with NaN before every run, dispatches timed with GPU timestamps (host timing, flagged,
+// where the adapter has no timestamp-query), validation and out-of-memory errors caught with
+// error scopes, readback, seeded fills, and a scan of an output for values that are not finite
+// plus a gather of sampled elements (to check outputs too large to bring back whole).
+import { KernelError, shortGpuMessage } from './compile.ts';
+import { settle, takeUncapturedErrors, type GpuHandle } from './device.ts';
+import { checkFillSpec, fillKey, FILL_WGSL, type FillSpec } from './fill.ts';
+
+export type BindingKind = 'uniform' | 'read-only-storage' | 'storage';
+
+export interface UniformField {
+  name: string;
+  type: 'u32' | 'i32' | 'f32';
+  value: number;
+}
+
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+/** The bytes of a uniform struct of 4-byte scalars, padded to 16 bytes. */
+export function uniformBytes(fields: UniformField[]): ArrayBuffer {
+  const buf = new ArrayBuffer(roundUp(Math.max(4, fields.length * 4), 16));
+  const dv = new DataView(buf);
+  fields.forEach((f, i) => {
+    if (f.type === 'f32') dv.setFloat32(i * 4, f.value, true);
+    else if (f.type === 'i32') dv.setInt32(i * 4, f.value, true);
+    else dv.setUint32(i * 4, f.value >>> 0, true);
+  });
+  return buf;
+}
+
+/** Buffer sizes are rounded up to 16 bytes (so any buffer can be read as array<vec4<f32>>). */
+export function bufferBytes(bytes: number): number {
+  return roundUp(Math.max(16, bytes), 16);
+}
+
+export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* COPY_DST */
+
+export function storageBuffer(h: GpuHandle, bytes: number, label: string): GPUBuffer {
+  const max = Math.min(h.limits.maxBufferSize, h.limits.maxStorageBufferBindingSize);
+  if (bytes > max)
+    throw new KernelError(`${label}: ${bytes} bytes is more than this device can bind (${max} bytes, maxStorageBufferBindingSize)`);
+  return h.device.createBuffer({ size: bufferBytes(bytes), usage: STORAGE_USAGE, label });
+}
+
+export function uniformBuffer(h: GpuHandle, fields: UniformField[], label: string): GPUBuffer {
+  const bytes = uniformBytes(fields);
+  const buf = h.device.createBuffer({ size: bytes.byteLength, usage: 0x40 /* UNIFORM */ | 0x8 /* COPY_DST */, label });
+  h.device.queue.writeBuffer(buf, 0, bytes);
+  return buf;
+}
+
+export interface Layout {
+  bindGroupLayout: GPUBindGroupLayout;
+  pipelineLayout: GPUPipelineLayout;
+  /** Identifies the layout in pipeline caches. */
+  key: string;
+}
+
+/** An explicit layout for group 0: binding i has kind kinds[i], visible to compute. */
+export function computeLayout(h: GpuHandle, kinds: BindingKind[], label: string): Layout {
+  const bindGroupLayout = h.device.createBindGroupLayout({
+    label,
+    entries: kinds.map((k, i) => ({ binding: i, visibility: 4 /* COMPUTE */, buffer: { type: k } })),
+  });
+  const pipelineLayout = h.device.createPipelineLayout({ label, bindGroupLayouts: [bindGroupLayout] });
+  return { bindGroupLayout, pipelineLayout, key: `${label}:${kinds.join(',')}` };
+}
+
+export interface Dispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
+export interface RunResult {
+  /** Time of the dispatches: from GPU timestamps, or the host's clock around submit → done. */
+  ms: number;
+  clock: 'gpu-timestamp' | 'host';
+}
+
+const POISON_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> y: array<u32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let n = arrayLength(&y);
+  let stride = nwg.x * 256u;
+  for (var i = gid.x; i < n; i += stride) { y[i] = 0x7fc00000u; }  // a quiet NaN
+}
+`;
+
+const SCAN_WGSL = /* wgsl */ `
+struct P { n: u32, count: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> data: array<u32>;
+@group(0) @binding(2) var<storage, read> idx: array<u32>;
+@group(0) @binding(3) var<storage, read_write> res: array<atomic<u32>, 2>;
+@group(0) @binding(4) var<storage, read_write> samples: array<u32>;
+var<workgroup> wcount: atomic<u32>;
+var<workgroup> wfirst: atomic<u32>;
+
+@compute @workgroup_size(256)
+fn scan(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_index) li: u32, @builtin(num_workgroups) nwg: vec3u) {
+  if (li == 0u) { atomicStore(&wcount, 0u); atomicStore(&wfirst, 0xffffffffu); }
+  workgroupBarrier();
+  let stride = nwg.x * 256u;
+  var c = 0u;
+  var f = 0xffffffffu;
+  for (var i = gid.x; i < p.n; i += stride) {
+    if ((data[i] & 0x7f800000u) == 0x7f800000u) { c += 1u; f = min(f, i); }
+  }
+  if (c > 0u) { atomicAdd(&wcount, c); atomicMin(&wfirst, f); }
+  workgroupBarrier();
+  if (li == 0u) {
+    let wc = atomicLoad(&wcount);
+    if (wc > 0u) { atomicAdd(&res[0], wc); atomicMin(&res[1], atomicLoad(&wfirst)); }
+  }
+}
+
+@compute @workgroup_size(256)
+fn gather(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x < p.count) { samples[gid.x] = data[idx[gid.x]]; }
+}
+`;
+
+/** Workgroups for a grid-stride kernel of 256 threads over n elements. */
+function strideGrid(h: GpuHandle, n: number): number {
+  return Math.max(1, Math.min(Math.ceil(n / 256), h.limits.maxComputeWorkgroupsPerDimension, h.fallback ? 256 : 16384));
+}
+
+/**
+ * The harness's own kernels and buffers around the submission's: one per device. Every wait on
+ * the GPU goes through the watchdog (`settle`).
+ */
+export class GpuRunner {
+  private poisonPipeline!: GPUComputePipeline;
+  private fillPipeline!: GPUComputePipeline;
+  private scanPipeline!: GPUComputePipeline;
+  private gatherPipeline!: GPUComputePipeline;
+  private querySet: GPUQuerySet | null = null;
+  private queryResolve: GPUBuffer | null = null;
+  private queryRead: GPUBuffer | null = null;
+  private staging: GPUBuffer | null = null;
+  private poisonGroups = new WeakMap<GPUBuffer, GPUBindGroup>();
+
+  private constructor(readonly h: GpuHandle) {}
+
+  static async create(h: GpuHandle): Promise<GpuRunner> {
+    const r = new GpuRunner(h);
+    const d = h.device;
+    const mk = (code: string, label: string, entryPoint = 'main') =>
+      d.createComputePipeline({ label, layout: 'auto', compute: { module: d.createShaderModule({ code, label }), entryPoint } });
+    d.pushErrorScope('validation');
+    r.poisonPipeline = mk(POISON_WGSL, 'mlsys-poison');
+    r.fillPipeline = mk(FILL_WGSL, 'mlsys-fill');
+    const scan = d.createShaderModule({ code: SCAN_WGSL, label: 'mlsys-scan' });
+    r.scanPipeline = d.createComputePipeline({ label: 'mlsys-scan', layout: 'auto', compute: { module: scan, entryPoint: 'scan' } });
+    r.gatherPipeline = d.createComputePipeline({ label: 'mlsys-gather', layout: 'auto', compute: { module: scan, entryPoint: 'gather' } });
+    const err = await d.popErrorScope();
+    if (err) throw new Error(`internal: the harness's own kernels do not compile here: ${err.message}`);
+    if (h.timestamps) {
+      r.querySet = d.createQuerySet({ type: 'timestamp', count: 2, label: 'mlsys-timestamps' });
+      r.queryResolve = d.createBuffer({ size: 16, usage: 0x200 /* QUERY_RESOLVE */ | 0x4, label: 'mlsys-ts-resolve' });
+      r.queryRead = d.createBuffer({ size: 16, usage: 0x1 /* MAP_READ */ | 0x8, label: 'mlsys-ts-read' });
+    }
+    return r;
+  }
+
+  private poisonGroup(buf: GPUBuffer): GPUBindGroup {
+    let g = this.poisonGroups.get(buf);
+    if (!g) {
+      g = this.h.device.createBindGroup({ layout: this.poisonPipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] });
+      this.poisonGroups.set(buf, g);
+    }
+    return g;
+  }
+
+  private encodePoison(enc: GPUCommandEncoder, buffers: GPUBuffer[]): void {
+    if (!buffers.length) return;
+    const pass = enc.beginComputePass({ label: 'mlsys-poison' });
+    pass.setPipeline(this.poisonPipeline);
+    for (const b of buffers) {
+      pass.setBindGroup(0, this.poisonGroup(b));
+      pass.dispatchWorkgroups(strideGrid(this.h, b.size / 4));
+    }
+    pass.end();
+  }
+
+  /** Fills `buf` (its first s.n floats) from a seed: see fill.ts. */
+  fill(buf: GPUBuffer, s: FillSpec): void {
+    checkFillSpec(s);
+    if (s.n === 0) return;
+    const d = this.h.device;
+    const u = uniformBuffer(
+      this.h,
+      [
+        { name: 'n', type: 'u32', value: s.n },
+        { name: 'key', type: 'u32', value: fillKey(s) },
+        { name: 'kind', type: 'u32', value: s.kind === 'int' ? 1 : 0 },
+        { name: 'pad', type: 'u32', value: 0 },
+        { name: 'scale', type: 'f32', value: s.scale },
+        { name: 'offset', type: 'f32', value: s.offset },
+      ],
+      'mlsys-fill-params',
+    );
+    const bg = d.createBindGroup({
+      layout: this.fillPipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: u } },
+        { binding: 1, resource: { buffer: buf } },
+      ],
+    });
+    const enc = d.createCommandEncoder({ label: 'mlsys-fill' });
+    const pass = enc.beginComputePass();
+    pass.setPipeline(this.fillPipeline);
+    pass.setBindGroup(0, bg);
+    pass.dispatchWorkgroups(strideGrid(this.h, s.n));
+    pass.end();
+    d.queue.submit([enc.finish()]);
+  }
+
+  /**
+   * Poisons `poison` with NaN, then runs the dispatches in one compute pass, timed. Validation
+   * and out-of-memory errors become KernelErrors naming `what`.
+   */
+  async run(o: { dispatches: Dispatch[]; poison: GPUBuffer[]; what: string; watchdogMs: number }): Promise<RunResult> {
+    const { device } = this.h;
+    takeUncapturedErrors(this.h);
+    if (!this.h.timestamps && o.poison.length) {
+      // Host timing: the poisoning must be finished before the clock starts.
+      const enc = device.createCommandEncoder({ label: 'mlsys-poison' });
+      this.encodePoison(enc, o.poison);
+      device.queue.submit([enc.finish()]);
+      await settle(this.h, device.queue.onSubmittedWorkDone(), `clearing the outputs before ${o.what}`, o.watchdogMs);
+    }
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder({ label: o.what });
+    if (this.h.timestamps) this.encodePoison(enc, o.poison);
+    const pass = enc.beginComputePass({
+      label: o.what,
+      ...(this.querySet ? { timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {}),
+    });
+    for (const d of o.dispatches) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+    }
+    pass.end();
+    if (this.querySet) {
+      enc.resolveQuerySet(this.querySet, 0, 2, this.queryResolve!, 0);
+      enc.copyBufferToBuffer(this.queryResolve!, 0, this.queryRead!, 0, 16);
+    }
+    const t0 = performance.now();
+    device.queue.submit([enc.finish()]);
+    const validation = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    if (validation) throw new KernelError(`${o.what}: ${shortGpuMessage(validation.message)}`);
+    if (oom) throw new KernelError(`${o.what}: out of GPU memory: ${shortGpuMessage(oom.message)}`);
+    if (!this.querySet) {
+      await settle(this.h, device.queue.onSubmittedWorkDone(), o.what, o.watchdogMs);
+      return { ms: performance.now() - t0, clock: 'host' };
+    }
+    await settle(this.h, this.queryRead!.mapAsync(1 /* READ */), o.what, o.watchdogMs);
+    const host = performance.now() - t0;
+    const t = new BigUint64Array(this.queryRead!.getMappedRange().slice(0));
+    this.queryRead!.unmap();
+    const ns = Number(t[1]! - t[0]!);
+    if (!(t[1]! > t[0]!) || !Number.isFinite(ns)) return { ms: host, clock: 'host' };
+    const late = takeUncapturedErrors(this.h);
+    if (late.length) throw new KernelError(`${o.what}: ${shortGpuMessage(late[0]!)}`);
+    return { ms: ns / 1e6, clock: 'gpu-timestamp' };
+  }
+
+  private stagingFor(bytes: number): GPUBuffer {
+    if (!this.staging || this.staging.size < bytes) {
+      this.staging?.destroy();
+      this.staging = this.h.device.createBuffer({ size: bufferBytes(bytes), usage: 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */, label: 'mlsys-readback' });
+    }
+    return this.staging;
+  }
+
+  /** The first `count` float32 values of `buf`. */
+  async readFloat32(buf: GPUBuffer, count: number, what: string, watchdogMs: number): Promise<Float32Array> {
+    if (count === 0) return new Float32Array(0);
+    const bytes = bufferBytes(count * 4);
+    const staging = this.stagingFor(bytes);
+    const enc = this.h.device.createCommandEncoder({ label: 'mlsys-readback' });
+    enc.copyBufferToBuffer(buf, 0, staging, 0, bytes);
+    this.h.device.queue.submit([enc.finish()]);
+    await settle(this.h, staging.mapAsync(1 /* READ */, 0, bytes), what, watchdogMs);
+    const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0, count * 4));
+    staging.unmap();
+    return out;
+  }
+
+  /**
+   * Scans the first n float32 values of `buf` for values that are not finite (count and first
+   * index) and gathers the values at `indices`: an output too large to bring back whole is
+   * still checked everywhere for NaN (the poison) and, at the sampled positions, for its values.
+   */
+  async scanAndGather(buf: GPUBuffer, n: number, indices: Uint32Array, what: string, watchdogMs: number): Promise<{ nonFinite: number; firstNonFinite: number; samples: Float32Array }> {
+    const d = this.h.device;
+    const u = uniformBuffer(this.h, [{ name: 'n', type: 'u32', value: n }, { name: 'count', type: 'u32', value: indices.length }], 'mlsys-scan-params');
+    const idx = d.createBuffer({ size: bufferBytes(indices.length * 4), usage: STORAGE_USAGE, label: 'mlsys-scan-idx' });
+    d.queue.writeBuffer(idx, 0, indices);
+    const res = d.createBuffer({ size: 16, usage: STORAGE_USAGE, label: 'mlsys-scan-res' });
+    d.queue.writeBuffer(res, 0, new Uint32Array([0, 0xffffffff, 0, 0]));
+    const samples = d.createBuffer({ size: bufferBytes(indices.length * 4), usage: STORAGE_USAGE, label: 'mlsys-scan-samples' });
+    const entries = [
+      { binding: 0, resource: { buffer: u } },
+      { binding: 1, resource: { buffer: buf } },
+      { binding: 2, resource: { buffer: idx } },
+      { binding: 3, resource: { buffer: res } },
+      { binding: 4, resource: { buffer: samples } },
+    ];
+    const enc = d.createCommandEncoder({ label: 'mlsys-scan' });
+    const pass = enc.beginComputePass();
+    pass.setPipeline(this.scanPipeline);
+    pass.setBindGroup(0, d.createBindGroup({ layout: this.scanPipeline.getBindGroupLayout(0), entries: entries.filter((e) => e.binding !== 2 && e.binding !== 4) }));
+    pass.dispatchWorkgroups(strideGrid(this.h, n));
+    if (indices.length) {
+      pass.setPipeline(this.gatherPipeline);
+      pass.setBindGroup(0, d.createBindGroup({ layout: this.gatherPipeline.getBindGroupLayout(0), entries: entries.filter((e) => e.binding !== 3) }));
+      pass.dispatchWorkgroups(Math.ceil(indices.length / 256));
+    }
+    pass.end();
+    d.queue.submit([enc.finish()]);
+    const r = new Uint32Array((await this.readFloat32(res, 4, what, watchdogMs)).buffer);
+    const s = indices.length ? await this.readFloat32(samples, indices.length, what, watchdogMs) : new Float32Array(0);
+    for (const b of [u, idx, res, samples]) b.destroy();
+    return { nonFinite: r[0]!, firstNonFinite: r[0]! ? r[1]! : -1, samples: s };
+  }
+}

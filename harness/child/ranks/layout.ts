@@ -1,0 +1,91 @@
+// The shared memory of a group of ranks, as both sides see it: the control words (per link, per
+// rank, global), the links' data rings, and the traffic counters. Created by the main thread of
+// the submission's process, handed to every rank's thread once, never copied.
+
+/** Bytes of each directed link's ring (a power of two): a message larger than this streams through it. */
+export const DEFAULT_LINK_BYTES = 1 << 20;
+/** Every message starts with a header of this many bytes; payloads are padded to this multiple. */
+export const FRAME_ALIGN = 16;
+
+// Words of one directed link src -> dst in `ctrl` (Int32).
+export const L_WRITE = 0; // bytes written so far (wrapping int32), stored by the sender
+export const L_READ = 1; // bytes consumed so far (wrapping int32), stored by the receiver
+export const L_SEND_NEED = 2; // > 0 while the sender waits for this much free space
+export const L_RECV_NEED = 3; // > 0 while the receiver waits for this much data
+export const LINK_WORDS = 4;
+
+// Words of one rank in `ctrl`.
+export const R_STATUS = 0;
+export const R_BARRIER_WAIT = 1; // barrier generation + 1 while waiting at a barrier, else 0
+export const R_PING = 2; // bumped by the watchdog
+export const R_PONG = 3; // set to R_PING by the rank's event loop when it is free
+export const RANK_WORDS = 4;
+
+export const STATUS_IDLE = 0;
+export const STATUS_RUNNING = 1;
+export const STATUS_DONE = 2;
+export const STATUS_FAILED = 3;
+
+// Global words in `ctrl`.
+export const G_PROGRESS = 0; // bumped on every move of data and every barrier release
+export const G_BARRIER_COUNT = 1;
+export const G_BARRIER_GEN = 2;
+export const GLOBAL_WORDS = 4;
+
+// Per link in `counters` (Float64): bytes and messages written by the link's sender, messages
+// received written by its receiver.
+export const C_BYTES = 0;
+export const C_MESSAGES = 1;
+export const C_RECEIVED = 2;
+export const COUNTER_WORDS = 3;
+
+export const DTYPE_CODES = { float32: 1, float64: 2, int32: 3, uint8: 4 } as const;
+export type CommDType = keyof typeof DTYPE_CODES;
+export const DTYPE_NAMES: Record<number, CommDType> = { 1: 'float32', 2: 'float64', 3: 'int32', 4: 'uint8' };
+
+export interface SharedGroup {
+  size: number;
+  linkBytes: number;
+  ctrl: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+}
+
+export function createGroup(size: number, linkBytes = DEFAULT_LINK_BYTES): SharedGroup {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`a group needs at least one rank, got ${size}`);
+  if (linkBytes < 1024 || (linkBytes & (linkBytes - 1)) !== 0 || linkBytes > 2 ** 30)
+    throw new RangeError(`linkBytes must be a power of two between 1 KiB and 1 GiB, got ${linkBytes}`);
+  const words = size * size * LINK_WORDS + size * RANK_WORDS + GLOBAL_WORDS;
+  return {
+    size,
+    linkBytes,
+    ctrl: new SharedArrayBuffer(words * 4),
+    // Pages of a ring are only touched when its link carries data.
+    data: new SharedArrayBuffer(size * size * linkBytes),
+    counters: new SharedArrayBuffer(size * size * COUNTER_WORDS * 8),
+  };
+}
+
+/** Index helpers over `ctrl` (Int32 words). */
+export function linkWord(size: number, src: number, dst: number, w: number): number {
+  return (src * size + dst) * LINK_WORDS + w;
+}
+export function rankWord(size: number, rank: number, w: number): number {
+  return size * size * LINK_WORDS + rank * RANK_WORDS + w;
+}
+export function globalWord(size: number, w: number): number {
+  return size * size * LINK_WORDS + size * RANK_WORDS + w;
+}
+/** Byte offset of the ring of link src -> dst in `data`. */
+export function ringBase(g: SharedGroup, src: number, dst: number): number {
+  return (src * g.size + dst) * g.linkBytes;
+}
+export function counterIndex(size: number, src: number, dst: number, w: number): number {
+  return (src * size + dst) * COUNTER_WORDS + w;
+}
+
+/** Puts every link, rank word and counter back to zero (no rank may be running). */
+export function resetGroup(g: SharedGroup): void {
+  new Int32Array(g.ctrl).fill(0);
+  new Float64Array(g.counters).fill(0);
+}
