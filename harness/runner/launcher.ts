@@ -26,6 +26,10 @@ export interface Command {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /** Called once the process has exited (frees what the launch made). */
+  cleanup?: () => void;
+  /** Whether a memory limit (not a bug of the harness) ended the process. */
+  oomKilled?: () => boolean;
 }
 
 export interface Launcher {

@@ -6,12 +6,17 @@
 import { execaSync } from 'execa';
 import { chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { createCgroup } from './cgroup.ts';
 import { childEnv, driverArgs, HARNESS_ROOT, stageSubmission, type Command, type LaunchSpec, type Launcher } from './launcher.ts';
 
 export interface SandboxLimits {
   cpuSeconds: number;
   addressSpaceBytes: number;
   processes: number;
+  /** Memory the sandbox may use (its own memory cgroup, where the machine offers one). */
+  memoryBytes: number;
+  /** Processes and threads in one sandbox (its own pids cgroup, where offered). */
+  pidsPerSandbox: number;
   fileSizeBytes: number;
   openFiles: number;
 }
@@ -21,7 +26,10 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   // Each WebAssembly instance reserves ~10 GiB of address space (guard regions) and the driver
   // has several (tsx, tfjs-wasm): the JS heap is bounded separately by --max-old-space-size.
   addressSpaceBytes: 64 * 2 ** 30,
-  processes: 256,
+  // Per user, all sandboxes together: the per-sandbox bound is the cgroup's `pids` below.
+  processes: 4096,
+  memoryBytes: 4 * 2 ** 30,
+  pidsPerSandbox: 256,
   fileSizeBytes: 64 * 2 ** 20,
   openFiles: 256,
 };
@@ -87,7 +95,18 @@ export class BubblewrapLauncher implements Launcher {
       '--chdir', '/scratch',
       process.execPath, ...driverArgs(HARNESS_ROOT),
     ];
-    return { file: 'setpriv', args, env: {}, cwd: spec.scratchDir };
+    const cg = createCgroup({ memoryBytes: L.memoryBytes, pids: L.pidsPerSandbox });
+    if (!cg) return { file: 'setpriv', args, env: {}, cwd: spec.scratchDir };
+    // Join the sandbox's own control groups first, then become the sandbox: everything it starts
+    // stays in them.
+    return {
+      file: '/bin/sh',
+      args: ['-c', 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec /usr/bin/env -i "$@"', 'mlsys-sandbox', ...cg.procsFiles, 'setpriv', ...args],
+      env: {},
+      cwd: spec.scratchDir,
+      cleanup: () => cg.remove(),
+      oomKilled: () => cg.oomKilled(),
+    };
   }
 
   entryInside(entry: string, submissionDir: string): string {

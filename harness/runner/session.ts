@@ -79,6 +79,8 @@ export class SubmissionProcess {
   private sharedSent = new Set<string>();
   private killedByUs = false;
 
+  private oomKilled = false;
+
   private constructor(private readonly launcher: Launcher) {}
 
   get sandboxed(): boolean {
@@ -124,6 +126,8 @@ export class SubmissionProcess {
     req.on('error', () => {}); // a dead child closes the pipe; the exit is reported instead
     // 'exit' as soon as the process ends (execa's promise also waits for every pipe to close).
     p.child.once('exit', (code: number | null, signal: string | null) => {
+      p.oomKilled = cmd.oomKilled?.() ?? false; // read before the group is removed
+      cmd.cleanup?.();
       p.exited = launcher.sandboxed ? signalFromSandboxExit(code, signal) : { code, signal };
       live.delete(p);
       p.deliver(null);
@@ -220,6 +224,7 @@ export class SubmissionProcess {
     if (!this.exited || (this.killedByUs && this.exited.signal === 'SIGKILL' && !this.exited.code)) {
       if (this.timedOut) return { kind: 'timeout', message: `timed out: no answer within ${(timeoutMs / 1000).toFixed(1)} s (the process was killed)` };
     }
+    if (this.oomKilled) return { kind: 'out_of_memory', message: 'ran out of memory: the sandbox\'s memory limit was reached and the process was killed' };
     if (/heap out of memory|Allocation failed|Cannot allocate memory|RangeError: Array buffer allocation failed|std::bad_alloc|Out of memory|OOM/i.test(err))
       return { kind: 'out_of_memory', message: `ran out of memory (${this.describeDeath(last, timeoutMs)})` };
     const { code, signal } = this.exited ?? { code: null, signal: null };

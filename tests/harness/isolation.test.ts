@@ -1,5 +1,7 @@
 // What the submission's process can and cannot see, and the limits on its total time.
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { createCgroup } from '../../harness/runner/cgroup.ts';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, HAVE_SANDBOX, ROOT, run } from '../helpers/run.ts';
 
@@ -29,6 +31,23 @@ describe('total time limit of a submission', () => {
       expect(x).toMatchObject({ status: 'failed', kind: 'timeout' });
       expect(x!.message).toMatch(/not run: the submission's total time limit \(1 s for all cases\) was reached/);
     }
+  });
+});
+
+const HAVE_CGROUP = (() => {
+  const g = createCgroup({ memoryBytes: 2 ** 30, pids: 64 });
+  g?.remove();
+  return g !== null;
+})();
+
+describe.skipIf(!HAVE_SANDBOX || !HAVE_CGROUP)('the sandbox memory limit (cgroup)', () => {
+  it('ends a submission that touches more memory than allowed, as out of memory, and removes its group', async () => {
+    const o = await run('p2', path.join(FIXTURES, 'p2-memory-hog'), { caseId: 'attention/0', sandbox: true });
+    expect(o.run.cases[0]).toMatchObject({ status: 'failed', kind: 'out_of_memory' });
+    expect(o.run.cases[0]!.message).toMatch(/memory limit was reached/);
+    const left = () => readdirSync('/sys/fs/cgroup/pids').filter((d) => d.startsWith(`mlsys-${process.pid}-`));
+    for (let i = 0; i < 25 && left().length; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(left()).toEqual([]);
   });
 });
 
