@@ -11,6 +11,7 @@ import { printRun } from './report/console.ts';
 import { HARNESS_ROOT, PlainLauncher, type Launcher } from './runner/launcher.ts';
 import { BubblewrapLauncher, sandboxProblem } from './runner/sandbox.ts';
 import { doctor, printDoctor } from './doctor.ts';
+import { registerBatchCommands } from './batch/cli.ts';
 
 type Mode = 'test' | 'grade' | 'bench';
 
@@ -123,6 +124,9 @@ export async function main(argv: string[]): Promise<number> {
         result = await runCommand(mode, project, submission, flags);
       });
   let result = 0;
+  registerBatchCommands(program, (code) => {
+    result = code;
+  });
   common(program.command('test').argument('<project>').argument('[submission]').description('public cases only: the student view').option('--case <task/n>', 're-run just this case'), 'test');
   common(
     program

@@ -57,6 +57,12 @@ export function findEntry(dir: string, entries: string[]): string | null {
 
 class NotGradable extends Error {}
 
+/** Scratch folders still in use: removed even when the harness is killed by a signal. */
+const liveScratch = new Set<string>();
+process.once('exit', () => {
+  for (const s of liveScratch) for (const d of [s, `${s}.sub`]) rmSync(d, { recursive: true, force: true });
+});
+
 /**
  * GPU device nodes go into the sandbox only when the run may use them: a project that declares
  * GPU work, or a tensor backend that can run on a GPU (where this machine has one).
@@ -91,6 +97,7 @@ export class Impl implements Contender {
     for (let attempt = 1; ; attempt++) {
       const scratch = mkdtempSync(path.join(os.tmpdir(), 'mlsys-scratch-'));
       this.scratch.push(scratch);
+      liveScratch.add(scratch);
       const { proc, outcome } = await SubmissionProcess.start(
         this.opt.launcher,
         { submissionDir: this.dir, scratchDir: scratch, env: {}, gpu: needsGpu(this.opt) },
@@ -146,7 +153,10 @@ export class Impl implements Contender {
       this.collectOutput();
       this.proc = null;
     }
-    for (const s of this.scratch) for (const d of [s, `${s}.sub`]) rmSync(d, { recursive: true, force: true });
+    for (const s of this.scratch) {
+      for (const d of [s, `${s}.sub`]) rmSync(d, { recursive: true, force: true });
+      liveScratch.delete(s);
+    }
     this.scratch = [];
   }
 }

@@ -1,0 +1,178 @@
+// The batch controller: submits the queued submissions as one array, polls the scheduler, reads
+// each finished task's done.json and result, retries what died or was not gradable (up to
+// --max-attempts), and records every step in the submission's state.json as it happens. It never
+// turns a fault into a score: what still fails after its attempts is "not gradable".
+import path from 'node:path';
+import { readGrade, logTail } from './results.ts';
+import { taskKey, type JobRef, type Scheduler, type TaskReport } from './scheduler.ts';
+import { isFinal, type Attempt, type Batch, type BatchStore, type SubmissionState } from './state.ts';
+
+export interface DriveOptions {
+  store: BatchStore;
+  batch: Batch;
+  scheduler: Scheduler;
+  /** Keep polling until every submission is finished; false: submit, collect what is done, return. */
+  wait: boolean;
+  pollMs: number;
+  /** Called after each pass that changed something (summary files, progress); `started`: indices the scheduler reports running. */
+  onChange: (states: SubmissionState[], started: Set<number>) => void;
+  /** A line for the person watching. */
+  say: (line: string) => void;
+}
+
+export interface DriveResult {
+  finished: boolean;
+  states: SubmissionState[];
+}
+
+const now = () => new Date().toISOString();
+
+/** The scheduler's name for the batch's jobs: how a stray one is recognised. */
+export const jobName = (batch: Batch): string => `mlsys-${batch.project}-${batch.id}`;
+
+/** Applies one finished (or dead) task to its state. Exported for the tests of the rules. */
+export function settle(s: SubmissionState, report: TaskReport, store: BatchStore, schedulerName: string, maxAttempts: number): void {
+  const job = s.job!;
+  const done = store.readDone(s.key);
+  const mine = done && done.job === job.id && done.task === s.index;
+  const attempt: Attempt = {
+    scheduler: job.scheduler,
+    job: job.id,
+    outcome: mine ? `exit ${done.rc}` : report.detail || report.phase,
+    exit_code: mine ? done.rc : null,
+    host: mine ? done.host : null,
+    ended_at: now(),
+    // A task lost with the local controller that ran it was cut short by the batch being
+    // stopped, not by the submission or the machine.
+    counted: !(report.phase === 'lost' && schedulerName === 'local' && !mine),
+  };
+  if (!attempt.counted) attempt.outcome = 'interrupted: the batch was stopped while it ran';
+  s.attempts.push(attempt);
+  s.job = null;
+  let fault: string;
+  if (mine && (done.rc === 0 || done.rc === 3)) {
+    const g = readGrade(store.resultDir(s.key));
+    const expected = done.rc === 0 ? 'complete' : 'load_failed';
+    if (g.status === expected) {
+      s.status = done.rc === 0 ? 'graded' : 'load_failed';
+      s.score = g.score;
+      s.leaderboard = g.leaderboard;
+      s.flags = g.flags;
+      s.message = g.message;
+      return;
+    }
+    fault = `mlsys grade exited ${done.rc} but its results are ${g.status === 'missing' ? 'missing' : `'${g.status}'`}`;
+  } else if (mine && done.rc === 2) {
+    // Bad usage is the batch's own options: the same every time, so not retried.
+    s.status = 'not_gradable';
+    s.message = `mlsys grade refused its arguments (exit 2): ${logTail(path.join(store.subDir(s.key), 'grade.log'), 3)}`;
+    return;
+  } else if (mine) {
+    const g = readGrade(store.resultDir(s.key));
+    const why = g.status !== 'missing' && g.message ? g.message : logTail(path.join(store.subDir(s.key), 'grade.log'), 2).replace(/\s+/g, ' ');
+    fault = done.rc === 4 ? `not gradable (exit 4): ${why}` : `mlsys grade ended with exit ${done.rc}: ${why}`;
+  } else fault = `the task left no result: ${attempt.outcome}`;
+  const used = s.attempts.filter((a) => a.counted).length;
+  if (used < maxAttempts) {
+    s.status = 'queued';
+    s.message = `${fault}; retrying (${used} of ${maxAttempts} attempts used)`;
+  } else {
+    s.status = 'not_gradable';
+    s.score = null;
+    s.message = `not gradable after ${used} attempts (a harness or machine fault, never a zero; re-run with --resume): ${fault}`;
+  }
+}
+
+function inFlight(states: SubmissionState[]): JobRef[] {
+  const jobs = new Map<string, number[]>();
+  for (const s of states) if (s.status === 'running' && s.job) jobs.set(s.job.id, [...(jobs.get(s.job.id) ?? []), s.index]);
+  return [...jobs].map(([id, indices]) => ({ id, indices }));
+}
+
+export async function drive(o: DriveOptions): Promise<DriveResult> {
+  const { store, batch, scheduler } = o;
+  const byIndex = new Map<number, SubmissionState>();
+  const current = new Set(batch.entries.filter((e) => e.current).map((e) => e.key));
+  // Submissions of this run of the batch: the current entries, and any older one still in flight.
+  for (const s of store.allStates()) if (current.has(s.key) || s.status === 'running') byIndex.set(s.index, s);
+  const states = () => [...byIndex.values()].sort((a, b) => a.index - b.index);
+  const started = new Set<number>();
+  let first = true;
+  for (;;) {
+    let changed = first;
+    first = false;
+
+    // 1. What the scheduler says of the tasks in flight.
+    const flying = inFlight(states());
+    if (flying.length) {
+      const reports = await scheduler.poll(flying);
+      for (const s of states()) {
+        if (s.status !== 'running' || !s.job) continue;
+        const r = reports.get(taskKey(s.job.id, s.index));
+        if (!r || r.phase === 'pending' || r.phase === 'running') {
+          if (r?.phase === 'running' && !started.has(s.index)) {
+            started.add(s.index);
+            changed = true;
+          }
+          continue;
+        }
+        started.delete(s.index);
+        // A task from an earlier run of a local batch may still be alive: stop it before it is run again.
+        if (r.phase === 'lost' && scheduler.name === 'local') await scheduler.cancel({ id: s.job.id, indices: [s.index] });
+        settle(s, r, store, scheduler.name, batch.options.max_attempts);
+        store.writeState(s);
+        changed = true;
+        const who = s.students.map((x) => x.id).join(', ');
+        if (isFinal(s.status)) o.say(`${s.name} (${who}): ${describe(s)}`);
+        else o.say(`${s.name} (${who}): ${s.message}`);
+      }
+    }
+
+    // 2. Submit what is queued, as one array.
+    const queued = states().filter((s) => s.status === 'queued');
+    if (queued.length && !batch.cancelled) {
+      const jobs = await scheduler.submit({
+        script: store.jobScript,
+        indices: queued.map((s) => s.index),
+        name: jobName(batch),
+        logDir: path.join(store.outDir, 'logs'),
+      });
+      for (const j of jobs) {
+        batch.jobs.push({ id: j.id, scheduler: scheduler.name, indices: j.indices, submitted_at: now() });
+        for (const i of j.indices) {
+          const s = byIndex.get(i)!;
+          s.status = 'running';
+          s.job = { scheduler: scheduler.name, id: j.id, submitted_at: now() };
+          store.writeState(s);
+        }
+      }
+      store.writeBatch(batch);
+      o.say(`submitted ${queued.length} submission(s) to ${scheduler.name}: job ${jobs.map((j) => j.id).join(', ')}`);
+      changed = true;
+    }
+
+    if (changed) o.onChange(states(), started);
+    const open = states().filter((s) => !isFinal(s.status));
+    if (!open.length) return { finished: true, states: states() };
+    if (batch.cancelled && !open.some((s) => s.status === 'running')) return { finished: false, states: states() };
+    if (!o.wait) return { finished: false, states: states() };
+    await scheduler.wait(o.pollMs);
+  }
+}
+
+export function describe(s: SubmissionState): string {
+  switch (s.status) {
+    case 'graded':
+      return `${s.score?.total ?? 0} / ${s.score?.max ?? 0}${s.flags.length ? ` (flagged: ${s.flags.join('; ')})` : ''}`;
+    case 'load_failed':
+      return `0 / ${s.score?.max ?? 0}: ${s.message}`;
+    case 'rejected':
+      return `0: ${s.message}`;
+    case 'not_gradable':
+      return `NOT GRADABLE: ${s.message}`;
+    case 'superseded':
+      return 'superseded by a newer submission';
+    default:
+      return s.status;
+  }
+}

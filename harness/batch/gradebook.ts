@@ -1,0 +1,233 @@
+// The gradebook: one row per student, a column per task and per project, the late hours, and
+// the weighted course total, from one or more batch folders and the course's policies. What the
+// rules leave to a person (over the late budget, a time that is unknown, a refused archive, a
+// submission not gradable) is flagged and kept out of the total, never guessed.
+import { DateTime } from 'luxon';
+import { UsageError } from '../projects.ts';
+import { byStudent, chooseSubmission } from './choose.ts';
+import { courseProject, deadline, lastDayEnd, latePolicy, type Course } from './course.ts';
+import type { Student } from './discover.ts';
+import { chargeLateHours, type LateInput, type LateResult } from './late.ts';
+import { matchRoster, rosterStudent, type RosterRow } from './roster.ts';
+import { BatchStore, type Batch, type SubmissionState } from './state.ts';
+
+export type CellStatus =
+  | 'graded' // on time, or late within the budget
+  | 'over_budget' // D or F by whether it basically works: for the TA
+  | 'missing' // nothing by the last day of classes: zero
+  | 'open' // nothing yet, before the last day of classes
+  | 'unknown_time' // graded, but the submission time is unknown: for the TA
+  | 'load_failed' // graded 0: the code could not be loaded
+  | 'rejected' // graded 0: the archive was refused; for the TA to look at
+  | 'not_gradable' // a harness or machine fault: re-run, never a zero
+  | 'pending'; // still being graded
+
+export interface Cell {
+  status: CellStatus;
+  entry: string | null;
+  submitted_at: string | null;
+  score: number | null;
+  max: number | null;
+  tasks: Record<string, number | null>;
+  late_hours: number | null;
+  late_charged: number;
+  /** weight x score / max, or 0, or null when a person must decide. */
+  points: number | null;
+  note: string;
+}
+
+export interface GradebookProject {
+  id: string;
+  title: string;
+  weight: number | null;
+  due: string | null;
+  regrade: 'latest' | 'best';
+  tasks: { id: string; title: string; max: number }[];
+  batch_dir: string;
+}
+
+export interface GradebookRow {
+  student: Student;
+  roster: RosterRow | null;
+  projects: Record<string, Cell>;
+  late_hours_used: number;
+  late_hours_left: number;
+  course_points: number;
+  flags: string[];
+}
+
+export interface Gradebook {
+  schema: 'mlsys.gradebook/1';
+  generated_at: string;
+  as_of: string;
+  course: { name: string; total_weight: number; time_zone: string; last_day_of_classes: string };
+  projects: GradebookProject[];
+  rows: GradebookRow[];
+}
+
+export interface BatchInput {
+  dir: string;
+  batch: Batch;
+  states: SubmissionState[];
+}
+
+export function loadBatchInput(dir: string): BatchInput {
+  const store = new BatchStore(dir);
+  if (!store.exists()) throw new UsageError(`no batch in ${dir} (no batch.json)`);
+  return { dir, batch: store.readBatch(), states: store.allStates() };
+}
+
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+function projectTasks(states: SubmissionState[]): GradebookProject['tasks'] {
+  const seen = new Map<string, { id: string; title: string; max: number }>();
+  for (const s of states) for (const t of s.score?.tasks ?? []) if (!seen.has(t.task)) seen.set(t.task, { id: t.task, title: t.title, max: t.max });
+  return [...seen.values()];
+}
+
+function mergeStudent(a: Student, b: Student): Student {
+  return { id: a.id, name: a.name ?? b.name, email: a.email ?? b.email, sid: a.sid ?? b.sid };
+}
+
+export function buildGradebook(inputs: BatchInput[], course: Course, opt: { roster?: RosterRow[]; asOf?: DateTime } = {}): Gradebook {
+  const asOf = opt.asOf ?? DateTime.now().setZone(course.timeZone);
+  const seenProjects = new Set<string>();
+  for (const i of inputs) {
+    if (seenProjects.has(i.batch.project)) throw new UsageError(`two batch folders for ${i.batch.project}: give one per project`);
+    seenProjects.add(i.batch.project);
+  }
+  // Course order (by due date), then any project the course file does not list.
+  const order = (id: string) => {
+    const k = course.projects.findIndex((p) => p.id === id);
+    return k < 0 ? Infinity : k;
+  };
+  const sorted = [...inputs].sort((a, b) => order(a.batch.project) - order(b.batch.project));
+  const projects: GradebookProject[] = sorted.map((i) => {
+    const cp = courseProject(course, i.batch.project);
+    return {
+      id: i.batch.project,
+      title: cp?.title ?? i.batch.project_title,
+      weight: cp?.weight ?? null,
+      due: cp?.due ?? null,
+      regrade: i.batch.options.regrade,
+      tasks: projectTasks(i.states),
+      batch_dir: i.dir,
+    };
+  });
+
+  // Everyone: from the submissions, then the roster.
+  const students = new Map<string, Student>();
+  for (const i of sorted) for (const s of i.states) for (const st of s.students) students.set(st.id, mergeStudent(students.get(st.id) ?? st, st));
+  const roster = opt.roster ?? [];
+  const rosterOf = new Map<string, RosterRow>();
+  for (const st of students.values()) {
+    const r = matchRoster(roster, st);
+    if (r) rosterOf.set(st.id, r);
+  }
+  const matched = new Set(rosterOf.values());
+  for (const r of roster)
+    if (!matched.has(r)) {
+      const st = rosterStudent(r);
+      students.set(st.id, st);
+      rosterOf.set(st.id, r);
+    }
+
+  const policy = latePolicy(course);
+  const lastDay = lastDayEnd(course);
+  const perProject = sorted.map((i) => ({
+    input: i,
+    byStudent: byStudent(i.states),
+    current: new Set(i.batch.entries.filter((e) => e.current).map((e) => e.key)),
+  }));
+
+  const rows: GradebookRow[] = [...students.values()]
+    .sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id) || a.id.localeCompare(b.id))
+    .map((student) => {
+      const picks = perProject.map((p) => chooseSubmission(p.byStudent.get(student.id) ?? [], p.input.batch.options.regrade, p.current));
+      // Late hours, charged in deadline order over the projects the course file dates.
+      const lateInputs: LateInput[] = [];
+      projects.forEach((gp, k) => {
+        if (!gp.due) return;
+        const pick = picks[k];
+        const counts = pick && pick.status !== 'superseded';
+        lateInputs.push({
+          project: gp.id,
+          deadline: deadline(course, gp.due),
+          submitted: counts && pick.submitted_at ? DateTime.fromISO(pick.submitted_at, { setZone: true }) : null,
+          timeUnknown: Boolean(counts && !pick.submitted_at),
+        });
+      });
+      const late = new Map<string, LateResult>(chargeLateHours(lateInputs, policy, lastDay, asOf).map((r) => [r.project, r]));
+      const flags: string[] = [];
+      const cells: Record<string, Cell> = {};
+      projects.forEach((gp, k) => {
+        const cell = makeCell(gp, picks[k], late.get(gp.id) ?? null);
+        cells[gp.id] = cell;
+        if (['over_budget', 'unknown_time', 'rejected', 'not_gradable'].includes(cell.status)) flags.push(`${gp.id}: ${cell.note}`);
+        for (const f of picks[k]?.flags ?? []) flags.push(`${gp.id}: ${f}`);
+      });
+      const lastLate = [...late.values()].at(-1);
+      return {
+        student,
+        roster: rosterOf.get(student.id) ?? null,
+        projects: cells,
+        late_hours_used: r2(policy.total - (lastLate?.left ?? policy.total)),
+        late_hours_left: r2(lastLate?.left ?? policy.total),
+        course_points: r2(Object.values(cells).reduce((a, c) => a + (c.points ?? 0), 0)),
+        flags,
+      };
+    });
+
+  return {
+    schema: 'mlsys.gradebook/1',
+    generated_at: new Date().toISOString(),
+    as_of: asOf.toISO()!,
+    course: { name: course.course, total_weight: course.totalWeight, time_zone: course.timeZone, last_day_of_classes: course.lastDayOfClasses },
+    projects,
+    rows,
+  };
+}
+
+function makeCell(gp: GradebookProject, pick: SubmissionState | null, late: LateResult | null): Cell {
+  const taskCells = (s: SubmissionState | null, zero: boolean) =>
+    Object.fromEntries(gp.tasks.map((t) => [t.id, zero ? 0 : (s?.score?.tasks.find((x) => x.task === t.id)?.points ?? null)]));
+  const base: Cell = {
+    status: 'pending',
+    entry: pick?.name ?? null,
+    submitted_at: pick?.submitted_at ?? null,
+    score: null,
+    max: pick?.score?.max ?? (gp.tasks.reduce((a, t) => a + t.max, 0) || null),
+    tasks: taskCells(null, false),
+    late_hours: late?.hours ?? null,
+    late_charged: late?.charged ?? 0,
+    points: null,
+    note: late?.note ?? '',
+  };
+  const weighted = (score: number, max: number | null) => (gp.weight === null ? null : max ? r2((gp.weight * score) / max) : 0);
+  const zero = (status: CellStatus, note: string): Cell => ({ ...base, status, score: 0, tasks: taskCells(null, true), points: gp.weight === null ? null : 0, note });
+
+  if (!pick || pick.status === 'superseded') {
+    if (late?.status === 'missing') return zero('missing', late.note);
+    return { ...base, status: 'open', note: late?.note || 'not handed in' };
+  }
+  if (late?.status === 'missing') return zero('missing', late.note);
+  switch (pick.status) {
+    case 'queued':
+    case 'running':
+      return { ...base, status: 'pending', note: 'still being graded' };
+    case 'not_gradable':
+      return { ...base, status: 'not_gradable', note: `not gradable (re-run the batch with --resume): ${pick.message}` };
+    case 'rejected':
+      return zero('rejected', `${pick.message} (scored 0; check it by hand)`);
+    case 'load_failed':
+      return { ...zero('load_failed', pick.message), max: pick.score?.max ?? base.max, late_hours: base.late_hours, late_charged: base.late_charged };
+    case 'graded':
+      break;
+  }
+  const score = pick.score?.total ?? 0;
+  const max = pick.score?.max ?? null;
+  const graded: Cell = { ...base, score, max, tasks: taskCells(pick, false) };
+  if (late?.status === 'over_budget') return { ...graded, status: 'over_budget', note: `${late.note} (scored ${score} / ${max})` };
+  if (late?.status === 'unknown_time') return { ...graded, status: 'unknown_time', note: `${late.note} (scored ${score} / ${max})` };
+  return { ...graded, status: 'graded', points: weighted(score, max) };
+}

@@ -1,0 +1,101 @@
+// Nothing is lost when the grader itself dies: a batch killed mid-run and resumed does not grade
+// finished submissions again, stops the grading it left behind, and finishes the rest. And a
+// machine fault (no sandbox on the node) is retried, then "not gradable", never a zero.
+import { execa } from 'execa';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { addFolder, mlsys, REFERENCE, SLOW, STARTER, tmpDir } from './helpers/class.ts';
+
+const QUICK = ['--task', 'attention', '--sandbox', 'auto', '--budget', '0.5'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function state(out: string, prefix: string) {
+  if (!existsSync(path.join(out, 'subs'))) return null;
+  const dir = readdirSync(path.join(out, 'subs')).find((k) => k.startsWith(prefix));
+  if (!dir) return null;
+  const f = path.join(out, 'subs', dir, 'state.json');
+  return existsSync(f) ? { dir: path.join(out, 'subs', dir), ...JSON.parse(readFileSync(f, 'utf8')) } : null;
+}
+
+async function until(what: string, f: () => boolean, ms = 60_000): Promise<void> {
+  const t0 = Date.now();
+  while (!f()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('mlsys batch --resume', () => {
+  it('after the grader is killed, grades only what was not finished', async () => {
+    const subs = tmpDir('class');
+    addFolder(subs, 'a-first', REFERENCE);
+    addFolder(subs, 'b-slow', SLOW);
+    addFolder(subs, 'c-last', STARTER);
+    const out = path.join(tmpDir('batch'), 'p2');
+    const first = mlsys(['batch', 'p2', subs, '--out', out, '--concurrency', '1', ...QUICK]);
+    // Let the first submission finish and the slow one start, then kill the grader outright.
+    await until('the first submission to be graded and the second to start', () => state(out, 'a-first')?.status === 'graded' && existsSync(path.join(out, 'pids', '1')));
+    // run.json is written after each case: the slow one is a case in.
+    await until('the slow submission to finish a case', () => existsSync(path.join(state(out, 'b-slow')!.dir, 'result', 'run.json')));
+    first.kill('SIGKILL');
+    await first;
+    const orphan = Number(readFileSync(path.join(out, 'pids', '1'), 'utf8').split(' ')[0]);
+    expect(alive(orphan)).toBe(true); // its grading is still going
+    const a = state(out, 'a-first')!;
+    const aResults = statSync(path.join(a.dir, 'result', 'results.json')).mtimeMs;
+    expect(state(out, 'b-slow')!.status).toBe('running');
+    expect(state(out, 'c-last')!.status).toBe('running'); // submitted, waiting in the pool
+
+    const second = await mlsys(['batch', 'p2', subs, '--out', out, '--concurrency', '1', '--resume', ...QUICK]);
+    expect(second.exitCode).toBe(0);
+    expect(alive(orphan)).toBe(false); // stopped before the submission was graded again
+    const a2 = state(out, 'a-first')!;
+    expect(a2.attempts).toHaveLength(1);
+    expect(statSync(path.join(a.dir, 'result', 'results.json')).mtimeMs).toBe(aResults);
+    const b = state(out, 'b-slow')!;
+    expect(b.status).toBe('graded');
+    expect(b.attempts.map((x: { outcome: string; counted: boolean }) => [x.outcome, x.counted])).toEqual([
+      ['interrupted: the batch was stopped while it ran', false],
+      ['exit 0', true],
+    ]);
+    // The second attempt kept the cases the first one finished (mlsys grade --resume).
+    const log = readFileSync(path.join(b.dir, 'grade.log'), 'utf8').split('=== job');
+    expect(log.length).toBe(3);
+    expect((log[2].match(/^\[\d+\/4\]/gm) ?? []).length).toBeLessThan(4);
+    expect(state(out, 'c-last')!.status).toBe('graded');
+    expect(second.stderr).toMatch(/batch finished: 3 submission\(s\): 3 graded/);
+  });
+
+  it('retries a machine fault and marks it not gradable, never a zero (exit 4)', async () => {
+    // A node without bubblewrap: every grade with --sandbox required exits 4.
+    const bin = tmpDir('path');
+    for (const tool of ['bash', 'awk', 'mkdir', 'rm', 'hostname', 'date', 'mv', 'cat']) {
+      const where = (await execa('bash', ['-c', `command -v ${tool}`])).stdout.trim();
+      symlinkSync(where, path.join(bin, tool));
+    }
+    const subs = tmpDir('class');
+    mkdirSync(subs, { recursive: true });
+    addFolder(subs, 'alice', REFERENCE);
+    const out = path.join(tmpDir('batch'), 'p2');
+    const r = await mlsys(['batch', 'p2', subs, '--out', out, '--max-attempts', '2', '--task', 'attention', '--sandbox', 'required'], { PATH: bin });
+    expect(r.exitCode).toBe(4);
+    const s = state(out, 'alice')!;
+    expect(s.status).toBe('not_gradable');
+    expect(s.score).toBeNull();
+    expect(s.attempts.map((x: { outcome: string }) => x.outcome)).toEqual(['exit 4', 'exit 4']);
+    expect(s.message).toMatch(/not gradable after 2 attempts .*never a zero.*bubblewrap/);
+    const row = readFileSync(path.join(out, 'gradebook.csv'), 'utf8').split('\n')[1];
+    expect(row).toMatch(/,not_gradable,/);
+    expect(row).not.toMatch(/,0,not_gradable/);
+  });
+});
