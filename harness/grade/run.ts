@@ -132,7 +132,7 @@ export class Impl implements Contender {
     m = m.split('/submission/').join('');
     return m
       .split('\n')
-      .filter((line) => !/^\s+at .*(\/harness\/|\/projects\/|node_modules|node:internal)/.test(line))
+      .filter((line) => !/^\s+at .*(\/harness\/|\/projects\/|node_modules|node:internal|node:events|<anonymous>)/.test(line))
       .join('\n');
   }
 

@@ -11,6 +11,9 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
   out();
   out(`${project.id} (${project.title}) — ${run.mode} of ${run.submission.path}`);
   out(`backend: ${String(run.device.backend ?? 'n/a')}   sandbox: ${run.options.sandbox}`);
+  const dev = run.device.tensor_device as Record<string, unknown> | undefined;
+  if (dev && (dev.adapter || dev.device || dev.description))
+    out(`device: ${[dev.vendor, dev.adapter ?? dev.device, dev.description].filter(Boolean).join(' / ')}${dev.fallback ? '  (CPU fallback adapter: correctness only, timings are not GPU figures)' : ''}`);
   if (run.status === 'not_gradable') {
     out(`NOT GRADABLE (a harness or machine problem, not your code): ${run.not_gradable_reason}`);
     return;

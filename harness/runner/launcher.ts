@@ -52,6 +52,14 @@ export function driverArgs(root: string): string[] {
   ];
 }
 
+/** Variables that tell the Vulkan loader where a GPU's driver is (e.g. on NVIDIA nodes). */
+export const VULKAN_ENV = ['VK_DRIVER_FILES', 'VK_ICD_FILENAMES', 'VK_ADD_DRIVER_FILES'] as const;
+
+/** The Vulkan variables of this process, for a child that may use the GPU. */
+export function vulkanEnv(): Record<string, string> {
+  return Object.fromEntries(VULKAN_ENV.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
+}
+
 export function childEnv(root: string, spec: LaunchSpec): Record<string, string> {
   return {
     PATH: '/usr/local/bin:/usr/bin:/bin',
@@ -59,6 +67,7 @@ export function childEnv(root: string, spec: LaunchSpec): Record<string, string>
     TMPDIR: spec.scratchDir,
     XDG_RUNTIME_DIR: spec.scratchDir,
     NODE_PATH: path.join(root, 'node_modules'),
+    ...(spec.gpu ? vulkanEnv() : {}),
     ...spec.env,
   };
 }

@@ -7,7 +7,7 @@ import { execaSync } from 'execa';
 import { chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createCgroup } from './cgroup.ts';
-import { childEnv, driverArgs, HARNESS_ROOT, stageSubmission, type Command, type LaunchSpec, type Launcher } from './launcher.ts';
+import { childEnv, driverArgs, HARNESS_ROOT, stageSubmission, vulkanEnv, type Command, type LaunchSpec, type Launcher } from './launcher.ts';
 
 export interface SandboxLimits {
   cpuSeconds: number;
@@ -73,8 +73,11 @@ export class BubblewrapLauncher implements Launcher {
     const ro = (p: string) => (existsSync(p) ? ['--ro-bind', p, p] : []);
     const env = childEnv(HARNESS_ROOT, { ...spec, scratchDir: '/scratch' });
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]);
+    // The GPU's device nodes, the driver's files, and the Vulkan driver manifests the parent's
+    // environment names (they may live outside the bound system folders).
+    const icds = Object.values(vulkanEnv()).flatMap((v) => v.split(':')).filter(Boolean);
     const gpu = spec.gpu
-      ? [...GPU_DEVICES.flatMap((d) => (existsSync(d) ? ['--dev-bind', d, d] : [])), ...GPU_DRIVER_FILES.flatMap(ro)]
+      ? [...GPU_DEVICES.flatMap((d) => (existsSync(d) ? ['--dev-bind', d, d] : [])), ...GPU_DRIVER_FILES.flatMap(ro), ...icds.flatMap(ro)]
       : [];
     const nodeDir = path.dirname(process.execPath);
     const args = [

@@ -12,6 +12,13 @@
 
 export type FillKind = 'uniform' | 'int';
 
+/**
+ * The bits outputs are filled with before every run: a quiet NaN with a payload arithmetic does
+ * not produce (computed NaNs are 0x7fc00000, 0xffc00000 or 0x7fffffff), so an element that still
+ * holds exactly these bits was never written.
+ */
+export const POISON_BITS = 0x7fc0dead;
+
 export interface FillSpec {
   seed: number;
   kind: FillKind;

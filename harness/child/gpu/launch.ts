@@ -5,7 +5,7 @@
 // plus a gather of sampled elements (to check outputs too large to bring back whole).
 import { KernelError, shortGpuMessage } from './compile.ts';
 import { settle, takeUncapturedErrors, type GpuHandle } from './device.ts';
-import { checkFillSpec, fillKey, FILL_WGSL, type FillSpec } from './fill.ts';
+import { checkFillSpec, fillKey, FILL_WGSL, POISON_BITS, type FillSpec } from './fill.ts';
 
 export type BindingKind = 'uniform' | 'read-only-storage' | 'storage';
 
@@ -85,7 +85,7 @@ const POISON_WGSL = /* wgsl */ `
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let n = arrayLength(&y);
   let stride = nwg.x * 256u;
-  for (var i = gid.x; i < n; i += stride) { y[i] = 0x7fc00000u; }  // a quiet NaN
+  for (var i = gid.x; i < n; i += stride) { y[i] = ${POISON_BITS}u; }
 }
 `;
 
@@ -94,26 +94,38 @@ struct P { n: u32, count: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> data: array<u32>;
 @group(0) @binding(2) var<storage, read> idx: array<u32>;
-@group(0) @binding(3) var<storage, read_write> res: array<atomic<u32>, 2>;
+@group(0) @binding(3) var<storage, read_write> res: array<atomic<u32>, 4>; // non-finite: count, first; never written: count, first
 @group(0) @binding(4) var<storage, read_write> samples: array<u32>;
 var<workgroup> wcount: atomic<u32>;
 var<workgroup> wfirst: atomic<u32>;
+var<workgroup> pcount: atomic<u32>;
+var<workgroup> pfirst: atomic<u32>;
 
 @compute @workgroup_size(256)
 fn scan(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_index) li: u32, @builtin(num_workgroups) nwg: vec3u) {
-  if (li == 0u) { atomicStore(&wcount, 0u); atomicStore(&wfirst, 0xffffffffu); }
+  if (li == 0u) {
+    atomicStore(&wcount, 0u); atomicStore(&wfirst, 0xffffffffu);
+    atomicStore(&pcount, 0u); atomicStore(&pfirst, 0xffffffffu);
+  }
   workgroupBarrier();
   let stride = nwg.x * 256u;
   var c = 0u;
   var f = 0xffffffffu;
+  var pc = 0u;
+  var pf = 0xffffffffu;
   for (var i = gid.x; i < p.n; i += stride) {
-    if ((data[i] & 0x7f800000u) == 0x7f800000u) { c += 1u; f = min(f, i); }
+    let bits = data[i];
+    if ((bits & 0x7f800000u) == 0x7f800000u) { c += 1u; f = min(f, i); }
+    if (bits == ${POISON_BITS}u) { pc += 1u; pf = min(pf, i); }
   }
   if (c > 0u) { atomicAdd(&wcount, c); atomicMin(&wfirst, f); }
+  if (pc > 0u) { atomicAdd(&pcount, pc); atomicMin(&pfirst, pf); }
   workgroupBarrier();
   if (li == 0u) {
     let wc = atomicLoad(&wcount);
     if (wc > 0u) { atomicAdd(&res[0], wc); atomicMin(&res[1], atomicLoad(&wfirst)); }
+    let wp = atomicLoad(&pcount);
+    if (wp > 0u) { atomicAdd(&res[2], wp); atomicMin(&res[3], atomicLoad(&pfirst)); }
   }
 }
 
@@ -295,17 +307,23 @@ export class GpuRunner {
   }
 
   /**
-   * Scans the first n float32 values of `buf` for values that are not finite (count and first
-   * index) and gathers the values at `indices`: an output too large to bring back whole is
-   * still checked everywhere for NaN (the poison) and, at the sampled positions, for its values.
+   * Scans the first n float32 values of `buf` for values that are not finite and for the poison
+   * (count and first index of each) and gathers the values at `indices`: an output too large to
+   * bring back whole is still checked everywhere for NaN and, at the sampled positions, values.
    */
-  async scanAndGather(buf: GPUBuffer, n: number, indices: Uint32Array, what: string, watchdogMs: number): Promise<{ nonFinite: number; firstNonFinite: number; samples: Float32Array }> {
+  async scanAndGather(
+    buf: GPUBuffer,
+    n: number,
+    indices: Uint32Array,
+    what: string,
+    watchdogMs: number,
+  ): Promise<{ nonFinite: number; firstNonFinite: number; unwritten: number; firstUnwritten: number; samples: Float32Array }> {
     const d = this.h.device;
     const u = uniformBuffer(this.h, [{ name: 'n', type: 'u32', value: n }, { name: 'count', type: 'u32', value: indices.length }], 'mlsys-scan-params');
     const idx = d.createBuffer({ size: bufferBytes(indices.length * 4), usage: STORAGE_USAGE, label: 'mlsys-scan-idx' });
     d.queue.writeBuffer(idx, 0, indices);
     const res = d.createBuffer({ size: 16, usage: STORAGE_USAGE, label: 'mlsys-scan-res' });
-    d.queue.writeBuffer(res, 0, new Uint32Array([0, 0xffffffff, 0, 0]));
+    d.queue.writeBuffer(res, 0, new Uint32Array([0, 0xffffffff, 0, 0xffffffff]));
     const samples = d.createBuffer({ size: bufferBytes(indices.length * 4), usage: STORAGE_USAGE, label: 'mlsys-scan-samples' });
     const entries = [
       { binding: 0, resource: { buffer: u } },
@@ -325,10 +343,18 @@ export class GpuRunner {
       pass.dispatchWorkgroups(Math.ceil(indices.length / 256));
     }
     pass.end();
+    // One readback for both: the counters, then the samples.
+    const sampleBytes = bufferBytes(indices.length * 4);
+    const staging = this.stagingFor(16 + sampleBytes);
+    enc.copyBufferToBuffer(res, 0, staging, 0, 16);
+    if (indices.length) enc.copyBufferToBuffer(samples, 0, staging, 16, sampleBytes);
     d.queue.submit([enc.finish()]);
-    const r = new Uint32Array((await this.readFloat32(res, 4, what, watchdogMs)).buffer);
-    const s = indices.length ? await this.readFloat32(samples, indices.length, what, watchdogMs) : new Float32Array(0);
+    await settle(this.h, staging.mapAsync(1 /* READ */, 0, 16 + sampleBytes), what, watchdogMs);
+    const mapped = staging.getMappedRange(0, 16 + sampleBytes);
+    const r = new Uint32Array(mapped.slice(0, 16));
+    const s = new Float32Array(mapped.slice(16, 16 + indices.length * 4));
+    staging.unmap();
     for (const b of [u, idx, res, samples]) b.destroy();
-    return { nonFinite: r[0]!, firstNonFinite: r[0]! ? r[1]! : -1, samples: s };
+    return { nonFinite: r[0]!, firstNonFinite: r[0]! ? r[1]! : -1, unwritten: r[2]!, firstUnwritten: r[2]! ? r[3]! : -1, samples: s };
   }
 }

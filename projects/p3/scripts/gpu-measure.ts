@@ -1,0 +1,200 @@
+// Measures Project 3's reference kernels at GPU sizes on this machine, through the same code the
+// harness uses (projects/p3/child.ts on the submission's side, project.ts's inputs, checks and
+// metrics on the trusted side), without the rest of the engine: it runs where only Node and the
+// webgpu package are present (a GPU node; see gpu-check.sh, which bundles it with esbuild).
+//
+//   node gpu-measure.mjs --ref <folder with the reference's .wgsl files> [--torch torch.json]
+//                        [--out results.json] [--small] [--backend webgpu|auto|webgpu-fallback]
+//
+// Prints the table of docs/gpu-results.md (markdown) and writes every figure as JSON.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEVICE_DURATION_KEY, type ChildContext } from '../../../harness/child/api.ts';
+import type { Record_ } from '../../../harness/protocol/values.ts';
+import { Rng, seedFrom } from '../../../harness/rng.ts';
+import * as reference from '../../../reference/p3/index.ts';
+import child from '../child.ts';
+import project, { type KParams } from '../project.ts';
+import type { Dims } from '../spec.ts';
+
+interface Args {
+  ref: string;
+  torch: string | null;
+  out: string | null;
+  small: boolean;
+  backend: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { ref: '', torch: null, out: null, small: false, backend: 'webgpu' };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    if (k === '--ref') a.ref = argv[++i]!;
+    else if (k === '--torch') a.torch = argv[++i]!;
+    else if (k === '--out') a.out = argv[++i]!;
+    else if (k === '--small') a.small = true;
+    else if (k === '--backend') a.backend = argv[++i]!;
+    else throw new Error(`unknown argument ${k}`);
+  }
+  if (!a.ref) throw new Error('--ref <folder of the reference kernels> is required');
+  return a;
+}
+
+interface Case {
+  task: string;
+  label: string;
+  dims: Dims;
+  /** Which implementation: the reference's own export, a variant of it, or the tfjs baseline. */
+  impl: string;
+  launch?: unknown;
+}
+
+function cases(small: boolean): Case[] {
+  const s = (big: number, little: number) => (small ? little : big);
+  const mm = (n: number) => ({ M: n, N: n, K: n });
+  const out: Case[] = [];
+  const n = s(4096, 256);
+  for (const id of ['matmul_naive', 'matmul_coalesced', 'matmul_tiled', 'matmul_regblock', 'matmul_vec4'])
+    out.push({ task: 'matmul', label: `${id} ${n}^3`, dims: mm(n), impl: id, launch: (reference as Record<string, unknown>)[id] });
+  for (const bk of [8, 16]) out.push({ task: 'matmul', label: `matmul ${n}^3, BK ${bk}`, dims: mm(n), impl: `reference BK=${bk}`, launch: { ...reference.matmul_vec4, overrides: { BK: bk } } });
+  out.push({ task: 'matmul', label: `matmul ${s(8192, 384)}^3`, dims: mm(s(8192, 384)), impl: 'reference' });
+  out.push({ task: 'matmul', label: `matmul ${n}^3`, dims: mm(n), impl: 'tfjs-webgpu', launch: { library: 'tfjs-webgpu' } });
+  const rows = (r: number, c: number) => ({ rows: r, cols: c });
+  for (const [task, d] of [
+    ['softmax', rows(s(16384, 256), 4096)],
+    ['softmax', rows(s(2048, 8), 32768)],
+    ['layernorm', { ...rows(s(16384, 256), 4096), eps: 1e-5 }],
+    ['reduce_sum', rows(1, s(67108864, 1 << 20))],
+    ['reduce_sum', rows(s(16384, 256), 4096)],
+    ['transpose', rows(s(8192, 512), s(8192, 512))],
+    ['transpose', rows(s(8191, 511), s(8193, 513))],
+  ] as [string, Dims][]) {
+    out.push({ task, label: `${task} ${JSON.stringify(d)}`, dims: d, impl: 'reference' });
+    out.push({ task, label: `${task} ${JSON.stringify(d)}`, dims: d, impl: 'tfjs-webgpu', launch: { library: 'tfjs-webgpu' } });
+  }
+  for (const [D, causal] of [
+    [128, true],
+    [128, false],
+    [64, true],
+  ] as [number, boolean][]) {
+    const d = { B: s(8, 1), H: s(16, 2), Sq: s(4096, 256), Sk: s(4096, 256), D, causal };
+    out.push({ task: 'attention_fwd', label: `attention ${causal ? 'causal ' : ''}B${d.B} H${d.H} S${d.Sq} D${D}`, dims: d, impl: 'reference' });
+  }
+  const d = { B: s(8, 1), H: s(16, 2), Sq: s(4096, 256), Sk: s(4096, 256), D: 128, causal: true };
+  out.push({ task: 'attention_fwd', label: `attention causal B${d.B} H${d.H} S${d.Sq} D128`, dims: d, impl: 'tfjs-webgpu (unfused)', launch: { library: 'tfjs-webgpu' } });
+  return out;
+}
+
+interface Row {
+  label: string;
+  task: string;
+  impl: string;
+  ok: boolean;
+  message: string;
+  ms: number | null;
+  metrics: Record<string, number>;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const setup = await child.setup!({ backend: args.backend });
+  const t0 = performance.now();
+  const ctx: ChildContext = { rt: null as never, resources: setup.resources, submissionDir: path.resolve(args.ref), nowMs: () => performance.now() - t0 };
+  const rows: Row[] = [];
+  for (const c of cases(args.small)) {
+    const id = c.task;
+    const task = project.tasks.find((t) => t.id === id)!;
+    const ct = child.tasks[id]!;
+    const sub = { ...reference, ...(c.launch ? { [id]: c.launch } : {}) } as Record<string, unknown>;
+    const params: KParams = { dims: c.dims, verify: 'sampled', probe: true, library: true, watchdogMs: 60_000 };
+    const row: Row = { label: c.label, task: c.task, impl: c.impl, ok: true, message: '', ms: null, metrics: {} };
+    try {
+      const pool = [0, 1, 2].map((k) => {
+        const inputs = task.generate(params, new Rng(seedFrom('gpu-check', c.label, String(k))));
+        return { inputs, expected: task.oracle(params, inputs) };
+      });
+      const times: number[] = [];
+      let last: { inputs: Record_; expected: unknown; outputs: Record_ } | null = null;
+      const tStart = performance.now();
+      for (let i = 0; i < 60; i++) {
+        const item = pool[i % pool.length]!;
+        const a = await ct.prepare(item.inputs, ctx);
+        const outputs = await ct.invoke(sub, a, ctx);
+        const ms = outputs[DEVICE_DURATION_KEY] as number;
+        delete outputs[DEVICE_DURATION_KEY];
+        // Every pool item's first output is checked against the oracle (sampled).
+        if (i < pool.length) {
+          const chk = task.check(params, item.inputs, outputs, item.expected, { peakBytes: null });
+          if (!chk.ok) throw new Error(`wrong result: ${chk.message}`);
+        }
+        if (i >= 3) times.push(ms); // the first three warm up
+        last = { ...item, outputs };
+        if (i >= 13 && performance.now() - tStart > 3000) break;
+      }
+      row.ms = median(times);
+      row.metrics = task.metrics!(params, { ms: row.ms, ms_iqr: 0 }, last ? [last] : []);
+    } catch (e) {
+      row.ok = false;
+      row.message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    }
+    rows.push(row);
+    process.stderr.write(`${row.label} [${row.impl}]: ${row.ok ? `${row.ms!.toFixed(3)} ms ${JSON.stringify(row.metrics)}` : `FAILED ${row.message}`}\n`);
+  }
+
+  const torch = args.torch ? (JSON.parse(readFileSync(args.torch, 'utf8')) as Record<string, number>) : null;
+  const device = setup.device;
+  const result = { date: new Date().toISOString(), device, torch, rows };
+  if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(table(result));
+  process.exit(0);
+}
+
+/** The markdown of docs/gpu-results.md for one sitting. */
+function table(r: { date: string; device: Record<string, unknown>; torch: Record<string, number> | null; rows: Row[] }): string {
+  const f = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+  const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : `${(100 * x).toFixed(0)}%`);
+  const dev = r.device;
+  const lines: string[] = [];
+  lines.push(`### ${String(dev.adapter)} (${String(dev.vendor)}, ${String(dev.description)}), ${r.date.slice(0, 10)}`);
+  lines.push('');
+  const copy = r.rows.find((x) => x.metrics.copy_gbps)?.metrics;
+  lines.push(`Measured limits: copy ${f(copy?.copy_gbps, 0)} GB/s (read + write), FMA ${f((copy?.fma_gflops ?? NaN) / 1000, 1)} TFLOP/s fp32.`);
+  if (r.torch) lines.push(`PyTorch on the same card: cuBLAS fp32 SGEMM 4096³ (TF32 off) ${f(r.torch.sgemm_4096_tflops, 1)} TFLOP/s, device copy ${f(r.torch.copy_gbps, 0)} GB/s.`);
+  lines.push('');
+  lines.push('| kernel | case | implementation | ms | TFLOP/s | GB/s | roofline | target | result |');
+  lines.push('|---|---|---|---|---|---|---|---|---|');
+  for (const x of r.rows) {
+    if (!x.ok) {
+      lines.push(`| ${x.task} | ${x.label} | ${x.impl} | failed: ${x.message.replace(/\|/g, '/')} | | | | | |`);
+      continue;
+    }
+    const m = x.metrics;
+    let target = '';
+    let verdict = '';
+    if (x.task === 'matmul' && x.impl.startsWith('reference') && x.label.includes('4096')) {
+      target = '≥ 60% of cuBLAS fp32';
+      const cublas = r.torch?.sgemm_4096_tflops;
+      if (cublas) verdict = `${pct((m.gflops ?? 0) / 1000 / cublas)} of cuBLAS: ${(m.gflops ?? 0) / 1000 / cublas >= 0.6 ? 'met' : 'NOT met'}`;
+    } else if (['softmax', 'layernorm', 'reduce_sum', 'transpose'].includes(x.task) && x.impl === 'reference') {
+      target = '≥ 75% of copy bandwidth';
+      verdict = `${pct(m.roofline_fraction)}: ${(m.roofline_fraction ?? 0) >= 0.75 ? 'met' : 'NOT met'}`;
+    } else if (x.task === 'attention_fwd' && x.impl === 'reference') {
+      target = 'report; vs PyTorch fp32 SDPA';
+      const key = `sdpa_${x.label.includes('causal') ? 'causal_' : ''}d${x.label.includes('D128') ? 128 : 64}_tflops`;
+      const sdpa = r.torch?.[key];
+      verdict = sdpa ? `${pct((m.gflops ?? 0) / 1000 / sdpa)} of SDPA (${f(sdpa, 1)} TFLOP/s)` : '';
+    }
+    lines.push(
+      `| ${x.task} | ${x.label} | ${x.impl} | ${f(x.ms!, 3)} | ${m.gflops ? f(m.gflops / 1000, 2) : ''} | ${f(m.gbps, 0)} | ${pct(m.roofline_fraction)} | ${target} | ${verdict} |`,
+    );
+  }
+  lines.push('');
+  return lines.join('\n') + '\n';
+}
+
+main().catch((e) => {
+  process.stderr.write(`gpu-measure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
