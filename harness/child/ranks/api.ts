@@ -20,8 +20,20 @@ export interface RankContext {
   /** Starts a new peak from the bytes live now. */
   resetPeak(): void;
   /**
-   * Bytes of ArrayBuffers this rank's thread holds that did not come from comm.alloc, above what
-   * it held when the job was prepared (after a full garbage collection). Slow: a few ms.
+   * A zero-filled array in this rank's shared arena that is not counted in the rank's memory
+   * (the harness's own buffers: a task's input, say). Sends from it cost one copy. Valid for the
+   * current job only.
+   */
+  alloc(n: number, dtype?: 'float32' | 'float64' | 'int32' | 'uint8'): Float32Array | Float64Array | Int32Array | Uint8Array;
+  free(a: ArrayBufferView): void;
+  /**
+   * Records the bytes of ArrayBuffers this rank's thread holds now (after a full garbage
+   * collection), outside comm.alloc: the baseline of untrackedBytes. Slow: ~10 ms.
+   */
+  memoryBaseline(): void;
+  /**
+   * Bytes of ArrayBuffers this rank's thread holds that did not come from comm.alloc, above the
+   * baseline (after a full garbage collection; negative when below it). Slow: ~10 ms.
    */
   untrackedBytes(): number;
   /**

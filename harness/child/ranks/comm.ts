@@ -4,11 +4,17 @@
 // are counted (live and peak bytes per rank, by tag); a virtual clock rides on every message.
 //
 // Transport: each directed link src -> dst has a ring of `linkBytes` in one SharedArrayBuffer.
-// The sender copies its message in (header + payload padded to 16 bytes) and publishes the write
-// position with Atomics; the receiver copies (or adds) it out and publishes the read position.
-// A message larger than the ring streams through it while both sides are active. Waiting is
-// asynchronous (Atomics.waitAsync): a rank waiting for data leaves its thread's event loop free.
-// Nothing passes through the process's main thread.
+// A message is a 16-byte header (length, dtype, the sender's virtual clock) and its payload.
+// - From an array in the sender's arena (what comm.alloc returns), a message over EAGER_BYTES
+//   is handed over in place: the header says where it is, the receiver copies (or adds) it
+//   straight out of the sender's memory, once, and acknowledges.
+// - Otherwise the payload follows the header through the ring (padded to 16 bytes): the sender
+//   copies it in, publishes its write position with Atomics, the receiver copies (or adds) it
+//   out and publishes its read position; a message larger than the ring streams through it.
+// A send of up to EAGER_BYTES completes once it is in the ring; a larger one completes when the
+// receiver has taken it (as MPI's eager and rendezvous protocols). Waiting is asynchronous
+// (Atomics.waitAsync): a waiting rank leaves its thread's event loop free. Nothing passes
+// through the process's main thread.
 import {
   C_BYTES,
   C_MESSAGES,
@@ -16,7 +22,12 @@ import {
   counterIndex,
   DTYPE_CODES,
   DTYPE_NAMES,
+  EAGER_BYTES,
   FRAME_ALIGN,
+  KIND_ARENA,
+  KIND_INLINE,
+  L_ACK_WAIT,
+  L_ACKED,
   G_BARRIER_COUNT,
   G_BARRIER_GEN,
   G_PROGRESS,
@@ -87,6 +98,58 @@ export interface TrafficFigures {
 }
 
 const TIMELINE_CAP = 20000;
+const ARENA_ALIGN = 64;
+
+/** First-fit allocator over one rank's arena, with coalescing; `fresh` marks never-used bytes. */
+class Arena {
+  private free: [number, number][] = [];
+  private fresh = 0;
+
+  constructor(readonly bytes: number) {
+    this.reset();
+  }
+
+  reset(): void {
+    this.free = this.bytes > 0 ? [[0, this.bytes]] : [];
+  }
+
+  /** Offset of `n` bytes (aligned), or -1; `zero` says whether the caller must zero them. */
+  alloc(n: number): { off: number; zero: boolean } | null {
+    const need = Math.max(ARENA_ALIGN, Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN);
+    for (let i = 0; i < this.free.length; i++) {
+      const [off, size] = this.free[i]!;
+      if (size < need) continue;
+      if (size === need) this.free.splice(i, 1);
+      else this.free[i] = [off + need, size - need];
+      const zero = off < this.fresh;
+      this.fresh = Math.max(this.fresh, off + need);
+      return { off, zero };
+    }
+    return null;
+  }
+
+  release(off: number, n: number): void {
+    const size = Math.max(ARENA_ALIGN, Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN);
+    let i = 0;
+    while (i < this.free.length && this.free[i]![0] < off) i++;
+    this.free.splice(i, 0, [off, size]);
+    // Merge with the next, then with the previous.
+    const next = this.free[i + 1];
+    if (next && off + size === next[0]) this.free.splice(i, 2, [off, size + next[1]]);
+    const prev = this.free[i - 1];
+    const cur = this.free[i]!;
+    if (prev && prev[0] + prev[1] === cur[0]) this.free.splice(i - 1, 2, [prev[0], prev[1] + cur[1]]);
+  }
+}
+
+interface Allocation {
+  bytes: number;
+  tag: string;
+  /** Offset in the arena, or -1 for a plain array. */
+  off: number;
+  /** Counted in the rank's memory (comm.alloc) or not (the harness's own buffers). */
+  counted: boolean;
+}
 
 /**
  * Everything of one rank that the harness (but not the submission) reaches: the transport, the
@@ -101,19 +164,33 @@ export class RankCore {
   readonly counters: Float64Array;
   readonly cap: number;
   readonly mask: number;
+  /** Views of every rank's arena (this rank's own is arenaU8[rank]). */
+  readonly arenaU8: Uint8Array[];
+  readonly arenaF32: Float32Array[];
+  readonly arenaF64: Float64Array[];
+  readonly arenaI32: Int32Array[];
+  private readonly myArena: SharedArrayBuffer;
+  private readonly arena: Arena;
   private sendQ: Promise<unknown>[];
   private recvQ: Promise<unknown>[];
   /** Local copies of the positions this rank owns: write of its outgoing links, read of incoming. */
   private wpos: Int32Array;
   private rpos: Int32Array;
+  /** Messages sent per outgoing link (for acknowledgements). */
+  private sent: Int32Array;
+  private acked: Int32Array;
   timeline: SendEvent[] = [];
   dropped = 0;
   bytesReceived = 0;
   messagesReceived = 0;
   vclock = 0;
-  private tracked = new Map<ArrayBufferLike, { bytes: number; tag: string }>();
+  private allocations = new Map<object, Allocation>();
   live = 0;
   peak = 0;
+  /** Bytes of allocations outside the arena (plain arrays, counted or not). */
+  plainBytes = 0;
+  /** The job an operation belongs to: one left over from an ended job stops at its next step. */
+  private gen = 0;
 
   constructor(
     readonly g: SharedGroup,
@@ -128,10 +205,19 @@ export class RankCore {
     this.counters = new Float64Array(g.counters);
     this.cap = g.linkBytes;
     this.mask = g.linkBytes - 1;
-    this.sendQ = Array.from({ length: g.size }, () => Promise.resolve());
-    this.recvQ = Array.from({ length: g.size }, () => Promise.resolve());
+    this.arenaU8 = g.arenas.map((a) => new Uint8Array(a));
+    this.arenaF32 = g.arenas.map((a) => new Float32Array(a));
+    this.arenaF64 = g.arenas.map((a) => new Float64Array(a));
+    this.arenaI32 = g.arenas.map((a) => new Int32Array(a));
+    this.myArena = g.arenas[rank]!;
+    this.arena = new Arena(g.arenaBytes);
+    this.sendQ = [];
+    this.recvQ = [];
     this.wpos = new Int32Array(g.size);
     this.rpos = new Int32Array(g.size);
+    this.sent = new Int32Array(g.size);
+    this.acked = new Int32Array(g.size);
+    this.resetForJob();
   }
 
   get size(): number {
@@ -140,18 +226,28 @@ export class RankCore {
 
   /** A new job: the main thread has zeroed the shared words; local state follows. */
   resetForJob(): void {
+    this.gen++;
     this.sendQ = Array.from({ length: this.size }, () => Promise.resolve());
     this.recvQ = Array.from({ length: this.size }, () => Promise.resolve());
     this.wpos.fill(0);
     this.rpos.fill(0);
+    this.sent.fill(0);
+    this.acked.fill(0);
     this.timeline = [];
     this.dropped = 0;
     this.bytesReceived = 0;
     this.messagesReceived = 0;
     this.vclock = 0;
-    this.tracked.clear();
+    this.allocations.clear();
+    this.arena.reset();
     this.live = 0;
     this.peak = 0;
+    this.plainBytes = 0;
+  }
+
+  /** Throws when the operation started in job `gen` and that job has ended. */
+  private current(gen: number): void {
+    if (gen !== this.gen) throw new Error('this communication belongs to a call that has already ended');
   }
 
   private progress(): void {
@@ -182,7 +278,11 @@ export class RankCore {
       return Promise.reject(e);
     }
     // One send at a time per link, in call order: messages on a link arrive in the order sent.
-    const p = this.sendQ[d]!.then(() => this.sendNow(d, arr.dtype, arr.bytes));
+    // The virtual clock and the start time are those of the call.
+    const vtime = this.vclock;
+    const t0 = this.now();
+    const gen = this.gen;
+    const p = this.sendQ[d]!.then(() => this.sendNow(d, arr.dtype, arr.bytes, vtime, t0, gen));
     this.sendQ[d] = p.catch(() => {});
     return p;
   }
@@ -194,12 +294,12 @@ export class RankCore {
     try {
       s = this.checkPeer(what, src);
       arr = this.checkArray(`${what} from rank ${String(src)}`, out);
-      if (reduce && arr.dtype !== 'float32' && arr.dtype !== 'float64' && arr.dtype !== 'int32')
-        throw new TypeError(`recvReduce from rank ${s}: the accumulator must be a Float32Array, Float64Array or Int32Array`);
+      if (reduce && arr.dtype === 'uint8') throw new TypeError(`recvReduce from rank ${s}: the accumulator must be a Float32Array, Float64Array or Int32Array`);
     } catch (e) {
       return Promise.reject(e);
     }
-    const p = this.recvQ[s]!.then(() => this.recvNow(s, out as AnyArray, arr.dtype, arr.bytes, reduce));
+    const gen = this.gen;
+    const p = this.recvQ[s]!.then(() => this.recvNow(s, out as AnyArray, arr.dtype, arr.bytes, reduce, gen));
     this.recvQ[s] = p.catch(() => {});
     return p;
   }
@@ -211,64 +311,102 @@ export class RankCore {
     if (first < src.length) u8set.call(this.ring, src.subarray(first), base);
   }
 
-  private async sendNow(dst: number, dtype: CommDType, payload: Uint8Array): Promise<void> {
-    const t0 = this.now();
-    const size = this.size;
+  /** Waits until the link (rank -> dst) has `need` bytes free; returns the read position. */
+  private async waitSpace(dst: number, w: number, need: number, gen: number): Promise<number> {
     const ctrl = this.ctrl;
-    const wi = linkWord(size, this.rank, dst, L_WRITE);
-    const ri = linkWord(size, this.rank, dst, L_READ);
+    const ri = linkWord(this.size, this.rank, dst, L_READ);
+    let r = A_load(ctrl, ri);
+    if (this.cap - ((w - r) >>> 0) >= need) return r;
+    const ni = linkWord(this.size, this.rank, dst, L_SEND_NEED);
+    A_store(ctrl, ni, need);
+    while (this.cap - ((w - r) >>> 0) < need) {
+      await waitChange(ctrl, ri, r);
+      this.current(gen);
+      r = A_load(ctrl, ri);
+    }
+    A_store(ctrl, ni, 0);
+    return r;
+  }
+
+  private writeHeader(base: number, pos: number, len: number, dtype: CommDType, kind: number, vtime: number): void {
+    const hi = (base + pos) >> 2;
+    this.ringI32[hi] = len;
+    this.ringI32[hi + 1] = DTYPE_CODES[dtype] | (kind << 8);
+    this.ringF64[((base + pos) >> 3) + 1] = vtime;
+  }
+
+  private publish(dst: number, w: number): void {
+    const wi = linkWord(this.size, this.rank, dst, L_WRITE);
+    A_store(this.ctrl, wi, w);
+    A_notify(this.ctrl, wi);
+    this.progress();
+  }
+
+  private async sendNow(dst: number, dtype: CommDType, payload: Uint8Array, vtime: number, t0: number, gen: number): Promise<void> {
+    this.current(gen);
+    const size = this.size;
     const base = ringBase(this.g, this.rank, dst);
     const len = payload.byteLength;
-    const padded = (len + FRAME_ALIGN - 1) & ~(FRAME_ALIGN - 1);
-    const total = FRAME_ALIGN + padded;
     let w = this.wpos[dst]!;
-    let done = 0;
-    while (done < total) {
-      // Wait for a quarter of the ring (or the rest of the message) to be free: fewer, larger copies.
-      const need = mathMin(total - done, this.cap >> 2);
-      let r = A_load(ctrl, ri);
-      let free = this.cap - ((w - r) >>> 0);
-      if (free < need) {
-        A_store(ctrl, linkWord(size, this.rank, dst, L_SEND_NEED), need);
-        while (free < need) {
-          await waitChange(ctrl, ri, r);
-          r = A_load(ctrl, ri);
-          free = this.cap - ((w - r) >>> 0);
+    if (len > EAGER_BYTES && payload.buffer === this.myArena) {
+      // In place: a header and the payload's offset; the receiver reads the arena directly.
+      await this.waitSpace(dst, w, 2 * FRAME_ALIGN, gen);
+      const pos = w & this.mask;
+      this.writeHeader(base, pos, len, dtype, KIND_ARENA, vtime);
+      this.ringI32[(base + ((pos + FRAME_ALIGN) & this.mask)) >> 2] = payload.byteOffset;
+      w = (w + 2 * FRAME_ALIGN) | 0;
+      this.publish(dst, w);
+    } else {
+      const padded = (len + FRAME_ALIGN - 1) & ~(FRAME_ALIGN - 1);
+      const total = FRAME_ALIGN + padded;
+      let done = 0;
+      while (done < total) {
+        // Wait for a quarter of the ring (or the rest of the message) to be free: fewer, larger copies.
+        const r = await this.waitSpace(dst, w, mathMin(total - done, this.cap >> 2), gen);
+        const n = mathMin(this.cap - ((w - r) >>> 0), total - done);
+        let pos = w & this.mask;
+        let from = done;
+        const to = done + n;
+        if (from === 0) {
+          this.writeHeader(base, pos, len, dtype, KIND_INLINE, vtime);
+          pos = (pos + FRAME_ALIGN) & this.mask;
+          from = FRAME_ALIGN;
         }
-        A_store(ctrl, linkWord(size, this.rank, dst, L_SEND_NEED), 0);
+        const a = from - FRAME_ALIGN;
+        const b = mathMin(to - FRAME_ALIGN, len);
+        if (b > a) this.put(base, pos, payload.subarray(a, b));
+        w = (w + n) | 0;
+        done = to;
+        this.publish(dst, w);
       }
-      const n = mathMin(free, total - done);
-      let pos = w & this.mask;
-      let from = done;
-      const to = done + n;
-      if (from === 0) {
-        // The header: payload length, dtype, and the sender's virtual clock.
-        const hi = (base + pos) >> 2;
-        this.ringI32[hi] = len;
-        this.ringI32[hi + 1] = DTYPE_CODES[dtype];
-        this.ringF64[((base + pos) >> 3) + 1] = this.vclock;
-        pos = (pos + FRAME_ALIGN) & this.mask;
-        from = FRAME_ALIGN;
-      }
-      const a = from - FRAME_ALIGN;
-      const b = mathMin(to - FRAME_ALIGN, len);
-      if (b > a) this.put(base, pos, payload.subarray(a, b));
-      w = (w + n) | 0;
-      done = to;
-      A_store(ctrl, wi, w);
-      A_notify(ctrl, wi);
-      this.progress();
     }
     this.wpos[dst] = w;
-    const ci = counterIndex(size, this.rank, dst, C_BYTES);
-    this.counters[ci] += len;
+    const seq = ++this.sent[dst]!;
+    this.counters[counterIndex(size, this.rank, dst, C_BYTES)] += len;
     this.counters[counterIndex(size, this.rank, dst, C_MESSAGES)] += 1;
+    if (len > EAGER_BYTES) await this.waitAcked(dst, seq, gen);
     if (this.timeline.length < TIMELINE_CAP) this.timeline.push({ t0, t1: this.now(), src: this.rank, dst, bytes: len });
     else this.dropped++;
   }
 
-  /** Waits until link (src -> rank) holds at least `need` unread bytes. */
-  private async waitData(src: number, r: number, need: number): Promise<number> {
+  /** Waits until the receiver has taken `seq` messages on link (rank -> dst). */
+  private async waitAcked(dst: number, seq: number, gen: number): Promise<void> {
+    const ctrl = this.ctrl;
+    const ai = linkWord(this.size, this.rank, dst, L_ACKED);
+    let a = A_load(ctrl, ai);
+    if (a - seq >= 0) return;
+    const wi = linkWord(this.size, this.rank, dst, L_ACK_WAIT);
+    A_store(ctrl, wi, seq);
+    while (a - seq < 0) {
+      await waitChange(ctrl, ai, a);
+      this.current(gen);
+      a = A_load(ctrl, ai);
+    }
+    A_store(ctrl, wi, 0);
+  }
+
+  /** Waits until link (src -> rank) holds at least `need` unread bytes; returns the write position. */
+  private async waitData(src: number, r: number, need: number, gen: number): Promise<number> {
     const size = this.size;
     const wi = linkWord(size, src, this.rank, L_WRITE);
     let w = A_load(this.ctrl, wi);
@@ -276,24 +414,32 @@ export class RankCore {
     A_store(this.ctrl, linkWord(size, src, this.rank, L_RECV_NEED), need);
     while (((w - r) >>> 0) < need) {
       await waitChange(this.ctrl, wi, w);
+      this.current(gen);
       w = A_load(this.ctrl, wi);
     }
     A_store(this.ctrl, linkWord(size, src, this.rank, L_RECV_NEED), 0);
     return w;
   }
 
-  private async recvNow(src: number, out: AnyArray, dtype: CommDType, outBytes: Uint8Array, reduce: boolean): Promise<void> {
+  private consumed(src: number, r: number): void {
+    const ri = linkWord(this.size, src, this.rank, L_READ);
+    A_store(this.ctrl, ri, r);
+    A_notify(this.ctrl, ri);
+    this.progress();
+  }
+
+  private async recvNow(src: number, out: AnyArray, dtype: CommDType, outBytes: Uint8Array, reduce: boolean, gen: number): Promise<void> {
+    this.current(gen);
     const size = this.size;
-    const ctrl = this.ctrl;
-    const ri = linkWord(size, src, this.rank, L_READ);
     const base = ringBase(this.g, src, this.rank);
     let r = this.rpos[src]!;
-    let w = await this.waitData(src, r, FRAME_ALIGN);
+    let w = await this.waitData(src, r, FRAME_ALIGN, gen);
     const hpos = base + (r & this.mask);
     const len = this.ringI32[hpos >> 2]!;
     const code = this.ringI32[(hpos >> 2) + 1]!;
     const vtime = this.ringF64[(hpos >> 3) + 1]!;
-    const sentType = DTYPE_NAMES[code] ?? `dtype ${code}`;
+    const kind = code >> 8;
+    const sentType = DTYPE_NAMES[code & 0xff] ?? `dtype ${code & 0xff}`;
     const what = reduce ? 'recvReduce' : 'recv';
     if (sentType !== dtype || len !== outBytes.byteLength) {
       const el = (bytes: number, t: string) => `${bytes / (CTORS[t as CommDType]?.BYTES_PER_ELEMENT ?? 1)} ${t} element(s)`;
@@ -303,66 +449,77 @@ export class RankCore {
           `receives must match the sends on a link one for one, in order, with the same length and dtype`,
       );
     }
-    r = (r + FRAME_ALIGN) | 0;
-    A_store(ctrl, ri, r);
-    A_notify(ctrl, ri);
-    const padded = (len + FRAME_ALIGN - 1) & ~(FRAME_ALIGN - 1);
-    let got = 0;
-    while (got < padded) {
-      let avail = (w - r) >>> 0;
-      if (avail === 0) {
-        w = await this.waitData(src, r, FRAME_ALIGN);
-        avail = (w - r) >>> 0;
+    if (kind === KIND_ARENA) {
+      w = await this.waitData(src, r, 2 * FRAME_ALIGN, gen);
+      const off = this.ringI32[(base + ((r + FRAME_ALIGN) & this.mask)) >> 2]!;
+      r = (r + 2 * FRAME_ALIGN) | 0;
+      this.consumed(src, r);
+      if (reduce) this.addFrom(out, 0, src, off, len);
+      else u8set.call(outBytes, this.arenaU8[src]!.subarray(off, off + len), 0);
+    } else {
+      r = (r + FRAME_ALIGN) | 0;
+      this.consumed(src, r);
+      const padded = (len + FRAME_ALIGN - 1) & ~(FRAME_ALIGN - 1);
+      let got = 0;
+      while (got < padded) {
+        let avail = (w - r) >>> 0;
+        if (avail === 0) {
+          w = await this.waitData(src, r, FRAME_ALIGN, gen);
+          avail = (w - r) >>> 0;
+        }
+        const n = mathMin(avail, padded - got);
+        // The payload part of [got, got + n), possibly in two pieces around the ring's end.
+        let a = got;
+        const b = mathMin(got + n, len);
+        let pos = r & this.mask;
+        while (a < b) {
+          const m = mathMin(b - a, this.cap - pos);
+          if (reduce) this.addFrom(out, a, -1, base + pos, m);
+          else u8set.call(outBytes, this.ring.subarray(base + pos, base + pos + m), a);
+          a += m;
+          pos = (pos + m) & this.mask;
+        }
+        r = (r + n) | 0;
+        got += n;
+        this.consumed(src, r);
       }
-      const n = mathMin(avail, padded - got);
-      // The payload part of [got, got + n), possibly in two pieces around the ring's end.
-      let a = got;
-      const b = mathMin(got + n, len);
-      let pos = r & this.mask;
-      while (a < b) {
-        const m = mathMin(b - a, this.cap - pos);
-        if (reduce) this.addInto(out, a, base + pos, m);
-        else u8set.call(outBytes, this.ring.subarray(base + pos, base + pos + m), a);
-        a += m;
-        pos = (pos + m) & this.mask;
-      }
-      r = (r + n) | 0;
-      got += n;
-      A_store(ctrl, ri, r);
-      A_notify(ctrl, ri);
-      this.progress();
     }
     this.rpos[src] = r;
+    // The message is taken in full: its sender may go on (and reuse its buffer).
+    const ai = linkWord(size, src, this.rank, L_ACKED);
+    A_store(this.ctrl, ai, ++this.acked[src]!);
+    A_notify(this.ctrl, ai);
     this.counters[counterIndex(size, src, this.rank, C_RECEIVED)] += 1;
     this.bytesReceived += len;
     this.messagesReceived++;
     this.vclock = mathMax(this.vclock, vtime);
   }
 
-  /** out[a/eb ..] += ring elements at byte offset `at`, m bytes. */
-  private addInto(out: AnyArray, a: number, at: number, m: number): void {
+  /** out[from byte a] += m bytes of elements at byte offset `at` of the ring (who = -1) or of rank who's arena. */
+  private addFrom(out: AnyArray, a: number, who: number, at: number, m: number): void {
     if (out instanceof Float32Array) {
+      const src = who < 0 ? this.ringF32 : this.arenaF32[who]!;
       const o = a >> 2;
       const k = at >> 2;
       const n = m >> 2;
-      const ring = this.ringF32;
-      for (let i = 0; i < n; i++) out[o + i] += ring[k + i]!;
+      for (let i = 0; i < n; i++) out[o + i] += src[k + i]!;
     } else if (out instanceof Float64Array) {
+      const src = who < 0 ? this.ringF64 : this.arenaF64[who]!;
       const o = a >> 3;
       const k = at >> 3;
       const n = m >> 3;
-      const ring = this.ringF64;
-      for (let i = 0; i < n; i++) out[o + i] += ring[k + i]!;
+      for (let i = 0; i < n; i++) out[o + i] += src[k + i]!;
     } else {
+      const src = who < 0 ? this.ringI32 : this.arenaI32[who]!;
       const o = a >> 2;
       const k = at >> 2;
       const n = m >> 2;
-      const ring = this.ringI32;
-      for (let i = 0; i < n; i++) out[o + i] = (out[o + i]! + ring[k + i]!) | 0;
+      for (let i = 0; i < n; i++) out[o + i] = (out[o + i]! + src[k + i]!) | 0;
     }
   }
 
   async barrier(): Promise<void> {
+    const g0 = this.gen;
     const size = this.size;
     const ctrl = this.ctrl;
     const gi = globalWord(size, G_BARRIER_GEN);
@@ -376,32 +533,51 @@ export class RankCore {
       return;
     }
     A_store(ctrl, rankWord(size, this.rank, R_BARRIER_WAIT), gen + 1);
-    while (A_load(ctrl, gi) === gen) await waitChange(ctrl, gi, gen);
+    while (A_load(ctrl, gi) === gen) {
+      await waitChange(ctrl, gi, gen);
+      this.current(g0);
+    }
     A_store(ctrl, rankWord(size, this.rank, R_BARRIER_WAIT), 0);
   }
 
-  alloc(n: unknown, dtype: unknown = 'float32', tag: unknown = ''): AnyArray {
+  /**
+   * A zero-filled array from this rank's arena (a plain array when the arena is full). `counted`:
+   * part of the rank's memory figures (comm.alloc), or the harness's own (ctx.alloc).
+   */
+  alloc(n: unknown, dtype: unknown, tag: unknown, counted: boolean): AnyArray {
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new RangeError(`alloc: the length must be a non-negative integer, got ${String(n)}`);
     if (typeof dtype !== 'string' || !(dtype in CTORS)) throw new TypeError(`alloc: dtype must be one of ${Object.keys(CTORS).join(', ')}, got ${String(dtype)}`);
-    const a = new CTORS[dtype as CommDType](n);
-    const bytes = a.byteLength;
-    this.tracked.set(a.buffer, { bytes, tag: String(tag) });
-    this.live += bytes;
-    if (this.live > this.peak) this.peak = this.live;
+    const Ctor = CTORS[dtype as CommDType];
+    const bytes = n * Ctor.BYTES_PER_ELEMENT;
+    const slot = this.arena.alloc(bytes);
+    let a: AnyArray;
+    if (slot) {
+      a = new Ctor(this.myArena as unknown as ArrayBuffer, slot.off, n);
+      if (slot.zero) a.fill(0);
+    } else {
+      a = new Ctor(n);
+      this.plainBytes += bytes;
+    }
+    this.allocations.set(a, { bytes, tag: String(tag), off: slot ? slot.off : -1, counted });
+    if (counted) {
+      this.live += bytes;
+      if (this.live > this.peak) this.peak = this.live;
+    }
     return a;
   }
 
   free(a: unknown): void {
-    const buf = ArrayBuffer.isView(a) ? a.buffer : null;
-    const t = buf ? this.tracked.get(buf) : undefined;
-    if (!buf || !t) throw new Error('free: this array was not allocated with comm.alloc, or it was freed already');
-    this.tracked.delete(buf);
-    this.live -= t.bytes;
+    const t = typeof a === 'object' && a !== null ? this.allocations.get(a) : undefined;
+    if (!t) throw new Error('free: this array was not returned by comm.alloc (pass the array alloc returned, not a subarray), or it was freed already');
+    this.allocations.delete(a as object);
+    if (t.off >= 0) this.arena.release(t.off, t.bytes);
+    else this.plainBytes -= t.bytes;
+    if (t.counted) this.live -= t.bytes;
   }
 
   memory(): MemoryFigures {
     const byTag: Record<string, number> = {};
-    for (const { bytes, tag } of this.tracked.values()) byTag[tag] = (byTag[tag] ?? 0) + bytes;
+    for (const { bytes, tag, counted } of this.allocations.values()) if (counted) byTag[tag] = (byTag[tag] ?? 0) + bytes;
     return { live: this.live, peak: this.peak, byTag };
   }
 
@@ -417,6 +593,11 @@ export class RankCore {
       messagesSent += this.counters[counterIndex(this.size, this.rank, d, C_MESSAGES)]!;
     }
     return { bytesSent, messagesSent, bytesReceived: this.bytesReceived, messagesReceived: this.messagesReceived };
+  }
+
+  /** Copies `bytes` from rank `src`'s arena at offset 0 into this rank's arena at `at` (the transport's physical limit). */
+  copyFromArena(src: number, bytes: number, at: number): void {
+    u8set.call(this.arenaU8[this.rank]!, this.arenaU8[src]!.subarray(0, bytes), at);
   }
 }
 
@@ -437,9 +618,10 @@ export class Comm {
   }
 
   /**
-   * Sends a copy of `data` to rank `dst`. Resolves once the message is in the link's buffer
-   * (at once when it fits); do not change `data` before then. Messages larger than the link's
-   * buffer need the receiver to be receiving: start both, then await both.
+   * Sends a copy of `data` to rank `dst`. A message of up to 64 KiB is buffered: the promise
+   * resolves at once. A larger one resolves when rank `dst` has received it: start the
+   * matching recv before awaiting the send (e.g. await Promise.all([send, recv])). Do not
+   * change `data` until the promise resolves.
    */
   send(dst: number, data: AnyArray): Promise<void> {
     return this.#core.send(dst, data);
@@ -460,13 +642,16 @@ export class Comm {
     return this.#core.barrier();
   }
 
-  /** A zero-filled array of n elements, counted in this rank's memory until `free`. */
+  /**
+   * A zero-filled array of n elements in this rank's shared arena, counted in the rank's memory
+   * until `free`. Sending from such an array costs one copy (by the receiver) instead of two.
+   */
   alloc(n: number, dtype?: 'float32', tag?: string): Float32Array;
   alloc(n: number, dtype: 'float64', tag?: string): Float64Array;
   alloc(n: number, dtype: 'int32', tag?: string): Int32Array;
   alloc(n: number, dtype: 'uint8', tag?: string): Uint8Array;
   alloc(n: number, dtype: CommDType = 'float32', tag = ''): AnyArray {
-    return this.#core.alloc(n, dtype, tag);
+    return this.#core.alloc(n, dtype, tag, true);
   }
 
   /** Gives back an array from alloc (it no longer counts; do not use it afterwards). */

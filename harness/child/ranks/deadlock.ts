@@ -7,6 +7,8 @@ import {
   G_BARRIER_GEN,
   G_PROGRESS,
   globalWord,
+  L_ACK_WAIT,
+  L_ACKED,
   L_READ,
   L_RECV_NEED,
   L_SEND_NEED,
@@ -26,6 +28,7 @@ import {
 export type Wait =
   | { kind: 'recv'; rank: number; peer: number; need: number; have: number }
   | { kind: 'send'; rank: number; peer: number; need: number; have: number }
+  | { kind: 'handover'; rank: number; peer: number }
   | { kind: 'barrier'; rank: number };
 
 export interface WaitState {
@@ -52,6 +55,12 @@ export function readWaits(g: SharedGroup, ctrl: Int32Array): WaitState {
         const w: Wait = { kind: 'send', rank: a, peer: b, need: sendNeed, have: g.linkBytes - used };
         waits.push(w);
         if (w.have >= w.need) satisfiable.push(w);
+      }
+      const ackWait = Atomics.load(ctrl, linkWord(n, a, b, L_ACK_WAIT));
+      if (ackWait > 0) {
+        const w: Wait = { kind: 'handover', rank: a, peer: b };
+        waits.push(w);
+        if (Atomics.load(ctrl, linkWord(n, a, b, L_ACKED)) - ackWait >= 0) satisfiable.push(w);
       }
       const recvNeed = Atomics.load(ctrl, linkWord(n, a, b, L_RECV_NEED));
       if (recvNeed > 0) {
@@ -97,6 +106,11 @@ export function describeDeadlock(s: WaitState, linkBytes: number): string {
         `rank ${w.rank} waits to send to rank ${w.peer} (the link's ${kib(linkBytes)} buffer is full and rank ${w.peer} is not receiving from rank ${w.rank}${peerState(s, w.peer, true)})`,
       );
       edges.set(w.rank, [...(edges.get(w.rank) ?? []), w.peer]);
+    } else if (w.kind === 'handover') {
+      lines.push(
+        `rank ${w.rank} waits for rank ${w.peer} to receive its message (a send of more than 64 KiB completes when it is received${peerState(s, w.peer, true)})`,
+      );
+      edges.set(w.rank, [...(edges.get(w.rank) ?? []), w.peer]);
     } else barrier.push(w.rank);
   }
   if (barrier.length) {
@@ -110,10 +124,10 @@ export function describeDeadlock(s: WaitState, linkBytes: number): string {
   if (done.length) lines.push(`rank${done.length > 1 ? 's' : ''} ${done.join(', ')} ha${done.length > 1 ? 've' : 's'} returned`);
   const cycle = findCycle(n, edges);
   return (
-    `deadlock: every rank still running waits for another and no message can arrive (${n} rank${n > 1 ? 's' : ''}): ` +
+    `every rank still running waits for another and no message can arrive (${n} rank${n > 1 ? 's' : ''}): ` +
     lines.join('; ') +
     (cycle ? `. Wait-for cycle: ${cycle.join(' -> ')}` : '') +
-    '. Check that every send has a matching recv, that ranks do not all receive before sending, and that messages larger than a link\'s buffer are sent while the receiver is receiving (start both, then await both).'
+    '. Check that every send has a matching recv, that ranks do not all wait to receive before any sends, and that a send of more than 64 KiB is not awaited before the matching recv is started (start both, then await both: Promise.all).'
   );
 }
 

@@ -6,13 +6,31 @@
 export const DEFAULT_LINK_BYTES = 1 << 20;
 /** Every message starts with a header of this many bytes; payloads are padded to this multiple. */
 export const FRAME_ALIGN = 16;
+/**
+ * Bytes of each rank's arena: the shared memory comm.alloc (and the project's ctx.alloc) hand
+ * out, which other ranks read directly (a message from it is copied once, by the receiver).
+ * Pages are only touched when used, but the address space is reserved: a project asks for more
+ * (PoolSpec.arenaBytes) when its buffers are large. Allocations beyond it are plain arrays.
+ */
+export const DEFAULT_ARENA_BYTES = 32 << 20;
+/**
+ * Messages up to this size are eager: the send completes once the message is in the link's
+ * buffer. Larger ones complete when the receiver has received them (rendezvous).
+ */
+export const EAGER_BYTES = 64 << 10;
+
+// Header kinds (in the high bits of the header's code word).
+export const KIND_INLINE = 0; // the payload follows in the ring
+export const KIND_ARENA = 1; // the payload is in the sender's arena: [offset, pad] follow the header
 
 // Words of one directed link src -> dst in `ctrl` (Int32).
 export const L_WRITE = 0; // bytes written so far (wrapping int32), stored by the sender
 export const L_READ = 1; // bytes consumed so far (wrapping int32), stored by the receiver
 export const L_SEND_NEED = 2; // > 0 while the sender waits for this much free space
 export const L_RECV_NEED = 3; // > 0 while the receiver waits for this much data
-export const LINK_WORDS = 4;
+export const L_ACKED = 4; // messages the receiver has taken in full, stored by the receiver
+export const L_ACK_WAIT = 5; // > 0 while the sender waits for L_ACKED to reach this
+export const LINK_WORDS = 8;
 
 // Words of one rank in `ctrl`.
 export const R_STATUS = 0;
@@ -46,15 +64,19 @@ export const DTYPE_NAMES: Record<number, CommDType> = { 1: 'float32', 2: 'float6
 export interface SharedGroup {
   size: number;
   linkBytes: number;
+  arenaBytes: number;
   ctrl: SharedArrayBuffer;
   data: SharedArrayBuffer;
   counters: SharedArrayBuffer;
+  /** One per rank. */
+  arenas: SharedArrayBuffer[];
 }
 
-export function createGroup(size: number, linkBytes = DEFAULT_LINK_BYTES): SharedGroup {
+export function createGroup(size: number, linkBytes = DEFAULT_LINK_BYTES, arenaBytes = DEFAULT_ARENA_BYTES): SharedGroup {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`a group needs at least one rank, got ${size}`);
   if (linkBytes < 1024 || (linkBytes & (linkBytes - 1)) !== 0 || linkBytes > 2 ** 30)
     throw new RangeError(`linkBytes must be a power of two between 1 KiB and 1 GiB, got ${linkBytes}`);
+  if (!Number.isInteger(arenaBytes) || arenaBytes < 0 || arenaBytes % 64) throw new RangeError(`arenaBytes must be a multiple of 64, got ${arenaBytes}`);
   const words = size * size * LINK_WORDS + size * RANK_WORDS + GLOBAL_WORDS;
   return {
     size,
@@ -63,6 +85,8 @@ export function createGroup(size: number, linkBytes = DEFAULT_LINK_BYTES): Share
     // Pages of a ring are only touched when its link carries data.
     data: new SharedArrayBuffer(size * size * linkBytes),
     counters: new SharedArrayBuffer(size * size * COUNTER_WORDS * 8),
+    arenaBytes,
+    arenas: Array.from({ length: size }, () => new SharedArrayBuffer(arenaBytes)),
   };
 }
 

@@ -15,6 +15,7 @@ export interface WorkerInit {
 }
 
 export type ToRank =
+  | { type: 'reset'; job: number }
   | { type: 'prepare'; job: number; task: string; input: unknown }
   | { type: 'run'; job: number }
   | { type: 'discard'; job: number };
@@ -35,6 +36,7 @@ export interface RankDone {
 export type FromRank =
   | { type: 'loaded' }
   | { type: 'load_error'; who: 'harness' | 'submission'; message: string; stack: string }
+  | { type: 'reset_done'; job: number }
   | { type: 'prepared'; job: number }
   | { type: 'failed'; job: number; phase: 'setup' | 'run'; message: string; stack: string }
   | RankDone;

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { MemoryFigures, SendEvent, TrafficFigures } from './comm.ts';
 import { DEFAULT_WATCHDOG, Watchdog, type WatchdogOptions } from './deadlock.ts';
-import { C_BYTES, C_MESSAGES, C_RECEIVED, counterIndex, createGroup, DEFAULT_LINK_BYTES, resetGroup, type SharedGroup } from './layout.ts';
+import { C_BYTES, C_MESSAGES, C_RECEIVED, counterIndex, createGroup, DEFAULT_ARENA_BYTES, DEFAULT_LINK_BYTES, resetGroup, type SharedGroup } from './layout.ts';
 import type { FromRank, RankDone, ToRank, WorkerInit } from './protocol.ts';
 
 export type { RankContext, RankTask, RankTasks, Submission } from './api.ts';
@@ -32,12 +32,15 @@ function clockBase(): bigint {
 }
 
 export const MAX_RANKS = 64;
+/** How long the other ranks have to end their calls after one threw, for the pool to be kept. */
+const SETTLE_MS = 250;
 
 export type FailureKind = 'deadlock' | 'rank_error' | 'rank_exit' | 'load_error';
 
+const FAILURE_NAMES: Record<FailureKind, string> = { deadlock: 'Deadlock', rank_error: 'RankError', rank_exit: 'RankExit', load_error: 'LoadError' };
+
 /** Why a job (or a pool) ended without outputs. The message is written for the student. */
 export class RankFailure extends Error {
-  override name = 'RankFailure';
   constructor(
     readonly kind: FailureKind,
     message: string,
@@ -45,6 +48,7 @@ export class RankFailure extends Error {
     rankStack = '',
   ) {
     super(message);
+    this.name = FAILURE_NAMES[kind];
     // The rank's own stack frames (where its code threw), after the message.
     const frames = rankStack
       .split('\n')
@@ -62,6 +66,8 @@ export interface PoolSpec {
   tasks: string;
   /** Bytes of each directed link's buffer (a power of two; default 1 MiB). */
   linkBytes?: number;
+  /** Bytes of each rank's shared arena (comm.alloc and ctx.alloc; default 32 MiB, touched only when used). */
+  arenaBytes?: number;
   /** Heap limit of each rank's thread, in MiB (typed arrays are outside it). */
   heapMb?: number;
   watchdog?: WatchdogOptions;
@@ -106,7 +112,7 @@ export class RankPool {
   private pending: Promise<void> = Promise.resolve();
 
   private constructor(readonly spec: PoolSpec) {
-    this.group = createGroup(spec.size, spec.linkBytes ?? DEFAULT_LINK_BYTES);
+    this.group = createGroup(spec.size, spec.linkBytes ?? DEFAULT_LINK_BYTES, spec.arenaBytes ?? DEFAULT_ARENA_BYTES);
   }
 
   get size(): number {
@@ -157,18 +163,13 @@ export class RankPool {
       });
       pool.workers.push(w);
     }
-    // A thread that dies between jobs makes the pool unusable for the next one.
-    const idle = (rank: number, m: FromRank | { type: 'exit'; code: number } | { type: 'error'; error: unknown }) => {
-      if (m.type === 'error') pool.broken = pool.threadError(rank, m.error);
-      else if (m.type === 'exit') pool.broken = new RankFailure('rank_exit', `rank ${rank} exited (code ${m.code}) between jobs`, rank);
-    };
     try {
       await ready;
     } catch (e) {
       await pool.close();
       throw e;
     }
-    pool.listener = idle;
+    pool.idle();
     return pool;
   }
 
@@ -185,22 +186,28 @@ export class RankPool {
    * by structured clone (typed arrays on a SharedArrayBuffer are shared, not copied).
    */
   async prepare(task: string, inputs: unknown[]): Promise<RankJob> {
+    await this.pending;
     if (!this.usable) throw this.broken ?? new Error('internal: the pool is closed');
     if (inputs.length !== this.size) throw new RangeError(`internal: ${inputs.length} inputs for ${this.size} ranks`);
-    await this.pending;
     const job = ++jobIds;
-    resetGroup(this.group);
+    const reset = new Set<number>();
     const prepared = new Set<number>();
     await new Promise<void>((resolve, reject) => {
       this.listener = (rank, m) => {
-        if (m.type === 'prepared' && m.job === job) {
+        if (m.type === 'reset_done' && m.job === job) {
+          reset.add(rank);
+          if (reset.size < this.size) return;
+          // Every rank has moved on: nothing of an earlier job writes the shared words any more.
+          resetGroup(this.group);
+          for (let r = 0; r < this.size; r++) this.post(r, { type: 'prepare', job, task, input: inputs[r] });
+        } else if (m.type === 'prepared' && m.job === job) {
           prepared.add(rank);
           if (prepared.size === this.size) resolve();
         } else if (m.type === 'failed' && m.job === job) reject(this.fail(new RankFailure('rank_error', `rank ${rank} failed while its inputs were set up: ${m.message}`, rank, m.stack)));
         else if (m.type === 'error') reject(this.fail(this.threadError(rank, m.error)));
         else if (m.type === 'exit') reject(this.fail(new RankFailure('rank_exit', `rank ${rank} exited (code ${m.code}) while its inputs were set up`, rank)));
       };
-      for (let r = 0; r < this.size; r++) this.post(r, { type: 'prepare', job, task, input: inputs[r] });
+      for (let r = 0; r < this.size; r++) this.post(r, { type: 'reset', job });
     });
     return new RankJob(this, job);
   }
@@ -220,11 +227,30 @@ export class RankPool {
     this.listener = l;
   }
 
+  /** Between jobs: a thread that dies makes the pool unusable. */
+  idle(): void {
+    this.listener = (rank, m) => {
+      if (m.type === 'error') this.broken ??= this.threadError(rank, m.error);
+      else if (m.type === 'exit') this.broken ??= new RankFailure('rank_exit', `rank ${rank} exited (code ${m.code}) between jobs`, rank);
+    };
+  }
+
+  /** The next job waits for this (the decision whether a pool whose job failed is kept). */
+  hold(p: Promise<void>): void {
+    this.pending = p;
+  }
+
+  /** Resolves once the pool is known to be usable or not. */
+  async settled(): Promise<void> {
+    await this.pending;
+  }
+
   /** Ends every rank's thread. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.listener = null;
+    closedSinceGc = true;
     await Promise.all(this.workers.map((w) => w.terminate().catch(() => 0)));
   }
 }
@@ -245,31 +271,59 @@ export class RankJob {
     if (!pool.usable) throw pool.broken ?? new Error('internal: the pool is closed');
     const n = pool.size;
     const done: (RankDone | undefined)[] = new Array(n);
-    let count = 0;
+    const settled = new Set<number>();
+    let failure: RankFailure | null = null;
+    let keep: (() => void) | null = null;
     let watchdog: Watchdog | null = null;
     try {
       await new Promise<void>((resolve, reject) => {
-        const failWith = (f: RankFailure) => reject(pool.fail(f));
+        // A thread that dies, or a deadlock, ends the pool at once.
+        const fatal = (f: RankFailure) => {
+          failure ??= f;
+          keep = null;
+          reject(pool.fail(f));
+        };
+        // A rank whose call threw ends the job at once; the pool is kept if every other rank's
+        // call also ends within a moment (they all threw, say), else its threads are ended.
+        const thrown = (f: RankFailure) => {
+          failure = f;
+          reject(f);
+          pool.hold(
+            new Promise<void>((release) => {
+              const timer = setTimeout(() => {
+                keep = null;
+                pool.fail(f);
+                release();
+              }, SETTLE_MS);
+              keep = () => {
+                clearTimeout(timer);
+                keep = null;
+                pool.idle();
+                release();
+              };
+            }),
+          );
+          if (settled.size === n) keep!();
+        };
         pool.setListener((rank, m) => {
-          if (m.type === 'done' && m.job === this.id) {
-            done[rank] = m;
-            if (++count === n) resolve();
-          } else if (m.type === 'failed' && m.job === this.id) failWith(new RankFailure('rank_error', `rank ${rank} threw ${m.message}`, rank, m.stack));
-          else if (m.type === 'error') failWith(pool.threadError(rank, m.error));
-          else if (m.type === 'exit')
-            failWith(new RankFailure('rank_exit', `rank ${rank} exited (code ${m.code}) in the middle of the case: do not call process.exit`, rank));
+          if ((m.type === 'done' || m.type === 'failed') && m.job === this.id) {
+            settled.add(rank);
+            if (m.type === 'done' && !failure) {
+              done[rank] = m;
+              if (settled.size === n) resolve();
+            } else if (m.type === 'failed' && !failure) thrown(new RankFailure('rank_error', `rank ${rank} threw ${m.message}`, rank, m.stack));
+            if (failure && settled.size === n) (keep as (() => void) | null)?.();
+          } else if (m.type === 'error') fatal(pool.threadError(rank, m.error));
+          else if (m.type === 'exit') fatal(new RankFailure('rank_exit', `rank ${rank} exited (code ${m.code}) in the middle of the case: do not call process.exit`, rank));
         });
-        watchdog = new Watchdog(pool.group, (message) => failWith(new RankFailure('deadlock', message)), pool.spec.watchdog ?? DEFAULT_WATCHDOG);
+        watchdog = new Watchdog(pool.group, (message) => fatal(new RankFailure('deadlock', message)), pool.spec.watchdog ?? DEFAULT_WATCHDOG);
         watchdog.start();
         for (let r = 0; r < n; r++) pool.post(r, { type: 'run', job: this.id });
       });
     } finally {
       (watchdog as Watchdog | null)?.stop();
     }
-    pool.setListener((rank, m) => {
-      if (m.type === 'error') pool.broken = pool.threadError(rank, m.error);
-      else if (m.type === 'exit') pool.broken = new RankFailure('rank_exit', `rank ${rank} exited (code ${m.code}) between jobs`, rank);
-    });
+    pool.idle();
     return { outputs: done.map((d) => d!.output as O), stats: groupStats(pool.group, done as RankDone[]) };
   }
 
@@ -311,12 +365,27 @@ function groupStats(g: SharedGroup, done: RankDone[]): GroupStats {
 
 // ---- pools kept between calls --------------------------------------------------------------
 
-/** Threads kept alive across calls (pools of other sizes are closed beyond this). */
+/**
+ * Threads kept alive across calls (pools of other sizes are closed beyond this). Each rank's
+ * thread reserves about 1.2 GiB of address space, plus its arena: the sandbox bounds the sum.
+ */
 const MAX_CACHED_THREADS = 16;
 const cache = new Map<string, RankPool>();
+let closedSinceGc = false;
+
+/**
+ * The shared memory of closed pools is given back when the main thread's garbage collector
+ * finds it unreferenced: collected at once (the driver runs with --expose-gc), before more
+ * address space is reserved.
+ */
+function collectClosed(): void {
+  if (!closedSinceGc) return;
+  closedSinceGc = false;
+  (globalThis as { gc?: () => void }).gc?.();
+}
 
 function keyOf(s: PoolSpec): string {
-  return JSON.stringify([toUrl(s.entry), toUrl(s.tasks), s.size, s.linkBytes ?? DEFAULT_LINK_BYTES, s.heapMb ?? 1024]);
+  return JSON.stringify([toUrl(s.entry), toUrl(s.tasks), s.size, s.linkBytes ?? DEFAULT_LINK_BYTES, s.arenaBytes ?? DEFAULT_ARENA_BYTES, s.heapMb ?? 1024]);
 }
 
 /**
@@ -327,6 +396,7 @@ function keyOf(s: PoolSpec): string {
 export async function getPool(spec: PoolSpec): Promise<RankPool> {
   const key = keyOf(spec);
   const have = cache.get(key);
+  await have?.settled();
   if (have?.usable) {
     cache.delete(key);
     cache.set(key, have); // most recently used last
@@ -344,6 +414,7 @@ export async function getPool(spec: PoolSpec): Promise<RankPool> {
     threads -= p.size;
     await p.close();
   }
+  collectClosed();
   const pool = await RankPool.open(spec);
   cache.set(key, pool);
   return pool;
@@ -363,26 +434,48 @@ export async function runRanks<O = unknown>(spec: PoolSpec & { task: string; inp
   return job.run<O>();
 }
 
+/**
+ * The memory-copy bandwidth between the pool's threads: every rank copies `bytes` out of its
+ * left neighbour's memory at the same time, `reps` times. GB/s per rank (median over ranks):
+ * the physical limit of this transport, against which collectives' bus bandwidth is read.
+ */
+export async function copyBandwidth(pool: RankPool, bytes: number, reps = 3): Promise<{ gbps: number; msPerCopy: number }> {
+  if (bytes * 2 > (pool.spec.arenaBytes ?? DEFAULT_ARENA_BYTES)) throw new RangeError(`copyBandwidth: ${bytes} bytes do not fit twice in a rank's arena`);
+  const job = await pool.prepare('$copyBandwidth', Array.from({ length: pool.size }, () => ({ bytes, reps })));
+  const r = await job.run<{ ms: number }>();
+  const ms = r.outputs.map((o) => o.ms).sort((a, b) => a - b)[r.outputs.length >> 1]!;
+  return { gbps: bytes / (ms * 1e6), msPerCopy: ms };
+}
+
 // ---- where the submission is ---------------------------------------------------------------
 
 /**
- * The URL of the submission's entry module, found among the folders the process's launcher
- * stages it in, and confirmed to be the very module the driver loaded (`sub`, the namespace it
- * handed to the project): importing the same URL gives the same namespace object.
+ * The URL of the submission's entry module: the first of `names` in the folder the process's
+ * launcher staged the submission in (/submission in the sandbox, <scratch>.sub without it).
+ * Null when none is found. Confirm it with `confirmSubmission` before trusting it.
  */
-export async function submissionUrl(sub: object, names: string[]): Promise<string> {
+export function locateSubmission(names: string[]): string | null {
   const dirs = ['/submission', TMPDIR_AT_START && `${TMPDIR_AT_START}.sub`, `${CWD_AT_START}.sub`].filter(Boolean);
-  const tried: string[] = [];
   for (const dir of dirs) {
     const name = names.find((f) => existsSync(path.join(dir, f)));
-    if (!name) continue;
-    const url = pathToFileURL(path.join(dir, name)).href;
-    tried.push(url);
-    try {
-      if ((await import(url)) === sub) return url;
-    } catch {
-      /* not it */
-    }
+    if (name) return pathToFileURL(path.join(dir, name)).href;
   }
-  throw new Error(`internal: could not find the URL of the submission's module (tried ${tried.join(', ') || 'no candidates'})`);
+  return null;
+}
+
+const confirmed = new Map<string, object>();
+
+/**
+ * Whether `url` is the very module the driver loaded as the submission (`sub`, the namespace it
+ * hands the project): importing the same URL gives back the same namespace object.
+ */
+export async function confirmSubmission(sub: object, url: string): Promise<boolean> {
+  if (confirmed.get(url) === sub) return true;
+  try {
+    if ((await import(url)) !== sub) return false;
+  } catch {
+    return false;
+  }
+  confirmed.set(url, sub);
+  return true;
 }

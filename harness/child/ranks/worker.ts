@@ -60,13 +60,47 @@ const ctx: RankContext = Object.freeze({
   traffic: () => core.traffic(),
   memory: () => core.memory(),
   resetPeak: () => core.resetPeak(),
-  untrackedBytes: () => Math.max(0, arrayBufferBytes() - baseline - core.live),
+  memoryBaseline: () => {
+    baseline = arrayBufferBytes() - core.plainBytes;
+  },
+  // Arrays in the arena are outside this thread's ArrayBuffer figure; plain ones from alloc are in it.
+  untrackedBytes: () => arrayBufferBytes() - baseline - core.plainBytes,
+  alloc: (n: number, dtype: 'float32' | 'float64' | 'int32' | 'uint8' = 'float32') => core.alloc(n, dtype, 'harness', false),
+  free: (a: unknown) => core.free(a),
   vtime: () => core.vclock,
   advance: (units: number) => {
     if (!(units >= 0)) throw new RangeError(`advance: ${units} is not a non-negative number of units`);
     core.vclock += units;
   },
 });
+
+/**
+ * Built-in tasks of the harness. '$copyBandwidth': every rank copies `bytes` out of its left
+ * neighbour's arena into its own at once, `reps` times: the memory-copy bandwidth between
+ * threads, the physical limit of this transport (a message from an arena is one such copy).
+ */
+const builtin: RankTasks = {
+  tasks: {
+    $copyBandwidth: {
+      setup: (_sub, _comm, input: { bytes: number; reps: number }) => {
+        const src = core.alloc(input.bytes, 'uint8', 'harness', false) as Uint8Array;
+        const dst = core.alloc(input.bytes, 'uint8', 'harness', false) as Uint8Array;
+        src.fill(rank + 1);
+        dst.fill(0);
+        return { ...input, at: dst.byteOffset, src };
+      },
+      run: async (_sub, _comm, st: { bytes: number; reps: number; at: number; src: Uint8Array }) => {
+        const left = (rank - 1 + g.size) % g.size;
+        await core.barrier();
+        const t0 = nowMs();
+        for (let i = 0; i < st.reps; i++) core.copyFromArena(left, st.bytes, st.at);
+        const ms = (nowMs() - t0) / st.reps;
+        await core.barrier();
+        return { ms };
+      },
+    },
+  },
+};
 
 let tasks: RankTasks;
 let sub: Submission;
@@ -77,13 +111,18 @@ function setStatus(s: number): void {
 }
 
 async function handle(m: ToRank): Promise<void> {
-  if (m.type === 'prepare') {
+  if (m.type === 'reset') {
+    // From here on, an operation left over from an earlier job stops at its next step: the main
+    // thread then clears the shared words, safe from late writes.
+    current = null;
+    core.resetForJob();
+    post({ type: 'reset_done', job: m.job });
+  } else if (m.type === 'prepare') {
     current = null;
     try {
-      const task = tasks.tasks[m.task];
+      const task = builtin.tasks[m.task] ?? tasks.tasks[m.task];
       if (!task) throw new Error(`internal: the project has no rank task '${m.task}'`);
-      core.resetForJob();
-      baseline = arrayBufferBytes();
+      baseline = 0;
       const state = task.setup ? await task.setup(sub, comm, m.input, ctx) : m.input;
       current = { job: m.job, task: m.task, state };
       post({ type: 'prepared', job: m.job });
@@ -101,7 +140,7 @@ async function handle(m: ToRank): Promise<void> {
     setStatus(STATUS_RUNNING);
     const startMs = nowMs();
     try {
-      const output = await tasks.tasks[c.task]!.run(sub, comm, c.state, ctx);
+      const output = await (builtin.tasks[c.task] ?? tasks.tasks[c.task])!.run(sub, comm, c.state, ctx);
       const endMs = nowMs();
       setStatus(STATUS_DONE);
       post({
