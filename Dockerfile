@@ -15,7 +15,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 # from the host) loads. NVIDIA's CUDA repository provides nvcc and the CUDA runtime headers.
 RUN sed -i 's/^Suites: bookworm bookworm-updates$/& bookworm-backports/' /etc/apt/sources.list.d/debian.sources \
  && apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl bubblewrap util-linux tini \
+ && apt-get install -y --no-install-recommends ca-certificates curl bubblewrap util-linux tini g++ make python3 \
       libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 libx11-6 libxext6 libxcb1 \
  && apt-get install -y --no-install-recommends -t bookworm-backports mesa-vulkan-drivers libvulkan1 \
  && curl -fsSL -o /tmp/cuda-keyring.deb https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/cuda-keyring_1.1-1_all.deb \

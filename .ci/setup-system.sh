@@ -12,4 +12,6 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends bubblewrap util-linux
+# hnswlib-node (Project 4's baseline) builds from source with node-gyp.
+apt-get install -y -q --no-install-recommends g++ make python3
 apt-get install -y -q --no-install-recommends -t bookworm-backports mesa-vulkan-drivers libvulkan1

@@ -91,22 +91,42 @@ export function decodeFrame(header: Buffer, payload: Buffer, limits: { maxTensor
 
 /** Reads frames from a byte stream (a pipe). Yields each decoded message in order. */
 export class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
+  // Chunks are kept as they arrive and joined only once a whole piece (a header or a payload)
+  // is there: joining on every chunk would make a large message cost time quadratic in its size.
+  private chunks: Buffer[] = [];
+  private len = 0;
   private want: { header: Buffer; payload: number } | null = null;
+  private hlen: number | null = null;
 
   constructor(private readonly limits: { maxFrameBytes: number; maxTensorBytes: number }) {}
 
+  /** Takes the first n buffered bytes (the caller checked that they are there). */
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.len);
+    const head = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.len = rest.length;
+    return head;
+  }
+
   /** Feeds bytes; returns the messages now complete. Throws FrameError on a malformed stream. */
   push(chunk: Buffer): Value[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    if (chunk.length) {
+      this.chunks.push(chunk);
+      this.len += chunk.length;
+    }
     const out: Value[] = [];
     for (;;) {
       if (!this.want) {
-        if (this.buf.length < 4) break;
-        const hlen = this.buf.readUInt32LE(0);
-        if (hlen > this.limits.maxFrameBytes) throw new FrameError(`message header of ${hlen} bytes is over the limit`);
-        if (this.buf.length < 4 + hlen) break;
-        const header = this.buf.subarray(4, 4 + hlen);
+        if (this.hlen === null) {
+          if (this.len < 4) break;
+          this.hlen = this.take(4).readUInt32LE(0);
+          if (this.hlen > this.limits.maxFrameBytes) throw new FrameError(`message header of ${this.hlen} bytes is over the limit`);
+        }
+        if (this.len < this.hlen) break;
+        const header = Buffer.from(this.take(this.hlen));
+        this.hlen = null;
         let payload = 0;
         try {
           payload = Number(JSON.parse(header.toString('utf8')).payload) || 0;
@@ -115,13 +135,11 @@ export class FrameReader {
         }
         if (!Number.isInteger(payload) || payload < 0) throw new FrameError('malformed message header (bad payload length)');
         if (payload > this.limits.maxFrameBytes) throw new FrameError(`message of ${payload} bytes is over the limit`);
-        this.want = { header: Buffer.from(header), payload };
-        this.buf = this.buf.subarray(4 + hlen);
+        this.want = { header, payload };
       }
-      if (this.buf.length < this.want.payload) break;
-      const payload = this.buf.subarray(0, this.want.payload);
+      if (this.len < this.want.payload) break;
+      const payload = this.take(this.want.payload);
       out.push(decodeFrame(this.want.header, payload, this.limits));
-      this.buf = Buffer.from(this.buf.subarray(this.want.payload));
       this.want = null;
     }
     return out;

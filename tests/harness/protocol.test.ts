@@ -50,3 +50,17 @@ describe('wire frames', () => {
     expect(() => new FrameReader(limits).push(Buffer.concat([len, header, Buffer.alloc(8)]))).toThrow(/does not match/);
   });
 });
+
+describe('large messages', () => {
+  it('arrive in linear time when split into many small chunks', () => {
+    const big = encodeFrame({ t: tensor('float32', [8 << 20], new Float32Array(8 << 20).fill(1.5)) }); // 32 MiB
+    const r = new FrameReader({ maxFrameBytes: 1 << 30, maxTensorBytes: 1 << 30 });
+    const got: unknown[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < big.length; i += 65536) got.push(...r.push(big.subarray(i, i + 65536)));
+    // Joining the buffer on every 64 KiB chunk would copy ~8 GiB here; this copies it about once.
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    expect(got).toHaveLength(1);
+    expect((got[0] as { t: { data: Float32Array } }).t.data[123456]).toBe(1.5);
+  });
+});
