@@ -2,6 +2,7 @@
 // seed and the command that re-runs it, the timings, the warnings, and where the files are.
 import type { Project } from '../project.ts';
 import type { RunOutcome } from '../grade/run.ts';
+import type { RunRecord } from './schema.ts';
 
 const out = (s = '') => process.stdout.write(s + '\n');
 const fmtMs = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(4));
@@ -36,7 +37,8 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
       if (c.visibility === 'public') out(`    re-run just this case: mlsys test ${project.id} ${run.submission.path} --case ${c.id}`);
     }
   }
-  if (run.perf.length) {
+  if (run.perf.length && run.mode === 'bench') printBenchTables(run);
+  else if (run.perf.length) {
     out();
     out('Timings (median ms, IQR; ratio = reference / submission, same run, interleaved):');
     for (const p of run.perf) {
@@ -48,9 +50,35 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
       if (extra.length) out(`    ${extra.map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`).join('  ')}`);
       for (const f of p.flags) out(`    note: ${f}`);
     }
-    if (!haveReference) out('  (no reference solution on this machine: speed is graded against it by course staff)');
   }
+  if (run.perf.length && !haveReference) out('  (no reference solution on this machine: speed is graded against it by course staff)');
   for (const w of new Set(run.warnings)) out(`warning: ${w}`);
   out();
   out(`results: ${outDir}`);
+}
+
+const cell = (v: number | undefined) => (v === undefined ? '-' : Math.abs(v) >= 1000 || v === Math.round(v) ? String(Math.round(v)) : Number(v.toPrecision(4)).toString());
+
+/**
+ * bench: one table per task, a row per timed case and implementation, a column per metric the
+ * task reported (like nccl-tests' tables), then the notes. bench.json holds the same figures.
+ */
+function printBenchTables(run: RunRecord): void {
+  for (const task of [...new Set(run.perf.map((p) => p.task))]) {
+    const recs = run.perf.filter((p) => p.task === task);
+    const keys: string[] = [];
+    for (const p of recs) for (const i of p.impls) for (const k of Object.keys(i.metrics)) if (!keys.includes(k)) keys.push(k);
+    const rows: string[][] = [['case', 'impl', ...keys]];
+    const notes: string[] = [];
+    for (const p of recs) {
+      for (const i of p.impls) rows.push([p.label, i.impl, ...(i.ok ? keys.map((k) => cell(i.metrics[k])) : keys.map(() => 'failed'))]);
+      for (const i of p.impls) if (!i.ok) notes.push(`${p.label}: ${i.impl}: ${i.message.split('\n')[0]}`);
+      notes.push(...p.flags.map((f) => `${p.label}: ${f}`));
+    }
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    out();
+    out(`${task}`);
+    for (const r of rows) out('  ' + r.map((x, c) => (c < 2 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join('  '));
+    for (const n of notes) out(`  note: ${n}`);
+  }
 }
