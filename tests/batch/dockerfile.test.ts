@@ -35,7 +35,7 @@ describe('Dockerfile', () => {
     const setup = readFileSync(path.join(ROOT, '.ci', 'setup-system.sh'), 'utf8');
     const pkgs = [...setup.matchAll(/apt-get install ([^\n]+)/g)].flatMap((m) => m[1].split(/\s+/).filter((w) => w && !w.startsWith('-') && !w.startsWith('$') && w !== 'bookworm-backports'));
     expect(pkgs.length).toBeGreaterThan(0);
-    for (const p of pkgs.filter((x) => !CI_ONLY.has(x))) expect(dockerfile, `Dockerfile lacks ${p}`).toMatch(new RegExp(`\\b${p.replace(/[.+]/g, '\\$&')}\\b`));
+    for (const p of pkgs.filter((x) => !CI_ONLY.has(x))) expect(dockerfile, `Dockerfile lacks ${p}`).toMatch(new RegExp(`(?<![\\w.+-])${p.replace(/[.+]/g, '\\$&')}(?![\\w.+-])`));
     expect(dockerfile).toMatch(/^FROM node:20-bookworm/m);
     expect(dockerfile).toMatch(/cuda-nvcc-/);
     expect(dockerfile).toMatch(/NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics/);

@@ -17,7 +17,15 @@ const SECRET = 'test-secret-not-for-grading';
 
 describe('p2 reference solution', () => {
   it('scores full marks with hidden cases and speed measured against itself, and writes valid results', async () => {
-    const o = await run('p2', REF, { mode: 'grade', hidden: true, secret: SECRET, sandbox: HAVE_SANDBOX, measure: { ...DEFAULT_MEASURE, budgetMs: 1500 } });
+    const grade = () => run('p2', REF, { mode: 'grade', hidden: true, secret: SECRET, sandbox: HAVE_SANDBOX, measure: { ...DEFAULT_MEASURE, budgetMs: 3000 } });
+    let o = await grade();
+    // The reference against itself has a true speedup of 1; on a busy 2-core machine one
+    // measurement can still dip under the 0.7x target. It is measured once more in that case
+    // (correctness is not re-judged: it must be full both times), and must then earn every point.
+    if (o.run.score!.total < 18) {
+      expect(o.run.cases.every((c) => c.status === 'passed')).toBe(true);
+      o = await grade();
+    }
     expect(o.exitCode).toBe(0);
     const failed = o.run.cases.filter((c) => c.status !== 'passed');
     expect(failed.map((c) => `${c.id}: ${c.message}`)).toEqual([]);
