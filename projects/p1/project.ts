@@ -187,31 +187,29 @@ const allReduceTask = collectiveTask(
   true,
 );
 
+// reduceScatter and allGather are each other's inverse: the same sizes test both.
+const SHARDED_PUBLIC = [
+  c('N=1, 7 floats', { N: 1, L: 7 }),
+  c('N=2, 1000 floats', { N: 2, L: 1000 }),
+  c('N=3, 1001 floats (not divisible)', { N: 3, L: 1001 }),
+  c('N=4, 2 floats (fewer than ranks)', { N: 4, L: 2 }),
+  c('N=3, 100003 floats', { N: 3, L: 100003 }),
+];
+const SHARDED_HIDDEN = [c('N=5, 12345 floats', { N: 5, L: 12345 }), c('N=8, 1001 floats', { N: 8, L: 1001 })];
+
 const reduceScatterTask = collectiveTask(
   'reduceScatter',
   1,
-  [
-    c('N=1, 7 floats', { N: 1, L: 7 }),
-    c('N=2, 1000 floats', { N: 2, L: 1000 }),
-    c('N=3, 1001 floats (not divisible)', { N: 3, L: 1001 }),
-    c('N=4, 2 floats (fewer than ranks)', { N: 4, L: 2 }),
-    c('N=3, 100003 floats', { N: 3, L: 100003 }),
-  ],
-  [c('N=5, 12345 floats', { N: 5, L: 12345 }), c('N=8, 1001 floats', { N: 8, L: 1001 })],
+  SHARDED_PUBLIC,
+  SHARDED_HIDDEN,
   false,
 );
 
 const allGatherTask = collectiveTask(
   'allGather',
   1,
-  [
-    c('N=1, 7 floats', { N: 1, L: 7 }),
-    c('N=2, 1000 floats', { N: 2, L: 1000 }),
-    c('N=3, 1001 floats (not divisible)', { N: 3, L: 1001 }),
-    c('N=4, 2 floats (fewer than ranks)', { N: 4, L: 2 }),
-    c('N=3, 100003 floats', { N: 3, L: 100003 }),
-  ],
-  [c('N=5, 12345 floats', { N: 5, L: 12345 }), c('N=8, 1001 floats', { N: 8, L: 1001 })],
+  SHARDED_PUBLIC,
+  SHARDED_HIDDEN,
   false,
 );
 
