@@ -29,7 +29,7 @@ function entry(): string {
 
 const MiB = 1 << 20;
 /** Each rank's shared arena: 32 MiB, or room for three buffers of `bytes` (inputs, outputs, the submission's own). */
-const arenaFor = (bytes: number) => Math.max(32 * MiB, Math.ceil((3 * bytes + 4 * MiB) / (32 * MiB)) * 32 * MiB);
+export const arenaFor = (bytes: number) => Math.max(32 * MiB, Math.ceil((3 * bytes + 4 * MiB) / (32 * MiB)) * 32 * MiB);
 
 async function start(task: string, N: number, inputs: unknown[], bufferBytes = 0): Promise<Prepared> {
   const pool = await getPool({ size: N, entry: entry(), tasks: RANKS, arenaBytes: arenaFor(bufferBytes) });

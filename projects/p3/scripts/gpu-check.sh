@@ -29,7 +29,7 @@ prepare() {
     --banner:js="import { createRequire as __mlsysRequire } from 'node:module'; const require = __mlsysRequire(import.meta.url);"
   cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$KIT/node_modules/webgpu/"
   cp node_modules/webgpu/dist/linux-x64/dawn.node "$KIT/node_modules/webgpu/dist/linux-x64/"
-  cp reference/p3/*.wgsl "$KIT/ref/"
+  cp reference/p3/*.wgsl projects/p3/scripts/candidates/*.wgsl "$KIT/ref/"
   cp projects/p3/scripts/torch_baselines.py "$KIT/"
   xz -T0 -6 -c "$(command -v node)" > "$KIT/node.xz"
   # The Vulkan loader and the GL libraries the NVIDIA driver's Vulkan ICD links against, for amd64.
@@ -65,11 +65,14 @@ run() {
   done
   [ -n "$icd" ] || icd=$(find / -xdev -name 'nvidia_icd*.json' 2>/dev/null | head -1 || true)
   [ -n "$icd" ] && export VK_DRIVER_FILES=$icd
+  for f in /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json /usr/share/glvnd/egl_vendor.d/10_nvidia.json; do
+    if [ -f "$f" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES=$f; break; fi
+  done
   export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
   local node; node=$(node_bin)
   { nvidia-smi || true; echo "VK_DRIVER_FILES=${icd:-none}"; "$node" --version; } > "$out/machine.txt" 2>&1
-  timeout 300 python3 "$KIT/torch_baselines.py" > "$out/torch.json" 2> "$out/torch.log" || echo '{"errors":{"run":"torch_baselines.py failed, see torch.log"}}' > "$out/torch.json"
-  timeout 420 "$node" "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --torch "$out/torch.json" --out "$out/gpu-measure.json" --backend webgpu \
+  PYTHONUNBUFFERED=1 timeout 150 python3 "$KIT/torch_baselines.py" > "$out/torch.json" 2> "$out/torch.log" || echo '{"errors":{"run":"torch_baselines.py failed, see torch.log"}}' > "$out/torch.json"
+  timeout 330 "$node" "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --torch "$out/torch.json" --out "$out/gpu-measure.json" --backend webgpu \
     > "$out/gpu-results.md" 2> "$out/gpu-measure.log" || { echo "gpu-check: gpu-measure failed:" >&2; tail -20 "$out/gpu-measure.log" >&2; }
   cat "$out/machine.txt" "$out/torch.json" "$out/gpu-results.md"
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every measurement that needs the course's GPU node, in one go (a GPU node's time is scarce):
+#   - Project 3's GPU targets (projects/p3/scripts/gpu-check.sh run): the reference kernels and
+#     the candidates for them on the GPU, same-card PyTorch baselines;
+#   - Project 1's transport target (projects/p1/scripts/transport-check.sh run): the reference
+#     all-reduce's busbw against the copy bandwidth between threads, on the node's many cores.
+# Prepare both kits on a development machine first (after `npm ci`):
+#   projects/p3/scripts/gpu-check.sh prepare && projects/p1/scripts/transport-check.sh prepare
+# then, on the GPU node, from the repository root with .scratch/gpu-check and .scratch/p1-transport
+# copied there:
+#   scripts/gpu-node-check.sh OUT
+# OUT receives p3's machine.txt, torch.json, torch.log, gpu-measure.json, gpu-measure.log,
+# gpu-results.md and p1's p1-transport.json and p1-transport.md (eight files).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: scripts/gpu-node-check.sh OUT}
+mkdir -p "$out"
+start=$(date +%s)
+bash projects/p3/scripts/gpu-check.sh run "$out"
+echo "== p3 done after $(( $(date +%s) - start )) s"
+if [ -d .scratch/p1-transport ]; then
+  tmp=$(mktemp -d)
+  NODE=$(command -v node || echo /tmp/mlsys-node) timeout 150 bash projects/p1/scripts/transport-check.sh run "$tmp" > "$tmp/stdout.txt" 2>&1
+  echo "p1 transport exit: $?" >> "$tmp/stdout.txt"
+  cp "$tmp/p1-transport.json" "$out/" 2>/dev/null
+  cat "$tmp/p1-transport.md" "$tmp/stdout.txt" "$tmp/p1-transport.log" > "$out/p1-transport.md" 2>/dev/null
+  cat "$tmp/p1-transport.md" 2>/dev/null || tail -30 "$tmp/stdout.txt"
+fi
+echo "== all done after $(( $(date +%s) - start )) s"
