@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every measurement that needs the course's GPU node, in one go (a GPU node's time is scarce):
-#   - Project 3's GPU targets (projects/p3/scripts/gpu-check.sh run): the reference kernels and
-#     the candidates for them on the GPU, same-card PyTorch baselines;
+#   - Project 3's GPU targets (projects/p3/scripts/gpu-check.sh run): the reference kernels on
+#     the GPU, tfjs-webgpu, same-card PyTorch baselines;
 #   - Project 1's transport target (projects/p1/scripts/transport-check.sh run): the reference
 #     all-reduce's busbw against the copy bandwidth between threads, on the node's many cores.
 # Prepare both kits on a development machine first (after `npm ci`):

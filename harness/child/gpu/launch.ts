@@ -79,6 +79,23 @@ export interface RunResult {
   clock: 'gpu-timestamp' | 'host';
 }
 
+// Arithmetic alone for about a millisecond on a large GPU, run in the same submission right
+// before every timed pass (its time is not counted: the pass's first timestamp follows it). A GPU
+// that sat idle while the harness checked the last result lowers its clocks, and a kernel of a
+// fraction of a millisecond measured from idle runs at whatever clock it finds (seen on an H100:
+// the same memory-bound kernel measured at 0.10 ms in one run and 0.28 ms in another). Every
+// implementation is then timed at the clock a busy GPU holds, as back-to-back benchmarks are.
+const WARM_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  var a = vec4f(f32(gid.x) * 1e-9);
+  for (var i = 0u; i < 4096u; i++) { a = fma(a, vec4f(0.9999999), vec4f(1e-7)); }
+  if (a.x == 12345.0) { y[0] = a.y; }
+}
+`;
+const WARM_GROUPS = 8192;
+
 const POISON_WGSL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> y: array<u32>;
 @compute @workgroup_size(256)
@@ -154,6 +171,8 @@ export class GpuRunner {
   private queryRead: GPUBuffer | null = null;
   private staging: GPUBuffer | null = null;
   private poisonGroups = new WeakMap<GPUBuffer, GPUBindGroup>();
+  private warm: { pipeline: GPUComputePipeline; group: GPUBindGroup } | null = null;
+  private warmBuffer: GPUBuffer | null = null;
 
   private constructor(readonly h: GpuHandle) {}
 
@@ -164,6 +183,11 @@ export class GpuRunner {
       d.createComputePipeline({ label, layout: 'auto', compute: { module: d.createShaderModule({ code, label }), entryPoint } });
     d.pushErrorScope('validation');
     r.poisonPipeline = mk(POISON_WGSL, 'mlsys-poison');
+    if (!h.fallback && h.timestamps) {
+      const warm = mk(WARM_WGSL, 'mlsys-warm');
+      r.warmBuffer = d.createBuffer({ size: 16, usage: STORAGE_USAGE, label: 'mlsys-warm' });
+      r.warm = { pipeline: warm, group: d.createBindGroup({ layout: warm.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: r.warmBuffer } }] }) };
+    }
     r.fillPipeline = mk(FILL_WGSL, 'mlsys-fill');
     const scan = d.createShaderModule({ code: SCAN_WGSL, label: 'mlsys-scan' });
     r.scanPipeline = d.createComputePipeline({ label: 'mlsys-scan', layout: 'auto', compute: { module: scan, entryPoint: 'scan' } });
@@ -238,17 +262,27 @@ export class GpuRunner {
   async run(o: { dispatches: Dispatch[]; poison: GPUBuffer[]; what: string; watchdogMs: number }): Promise<RunResult> {
     const { device } = this.h;
     takeUncapturedErrors(this.h);
-    if (!this.h.timestamps && o.poison.length) {
-      // Host timing: the poisoning must be finished before the clock starts.
+    // Everything queued before (input fills, the poisoning) must be finished before the clock
+    // starts, with GPU timestamps too: a pass's beginning timestamp is written when the GPU
+    // reaches it, before the barrier that waits for the previous pass, so work still running
+    // from an earlier pass in the same submission would be counted (seen on an H100: a kernel
+    // writing 256 MiB measured at a third of its speed behind the poisoning of its output).
+    if (o.poison.length) {
       const enc = device.createCommandEncoder({ label: 'mlsys-poison' });
       this.encodePoison(enc, o.poison);
       device.queue.submit([enc.finish()]);
-      await settle(this.h, device.queue.onSubmittedWorkDone(), `clearing the outputs before ${o.what}`, o.watchdogMs);
     }
+    await settle(this.h, device.queue.onSubmittedWorkDone(), `clearing the outputs before ${o.what}`, o.watchdogMs);
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const enc = device.createCommandEncoder({ label: o.what });
-    if (this.h.timestamps) this.encodePoison(enc, o.poison);
+    if (this.warm) {
+      const w = enc.beginComputePass({ label: 'mlsys-warm' });
+      w.setPipeline(this.warm.pipeline);
+      w.setBindGroup(0, this.warm.group);
+      w.dispatchWorkgroups(WARM_GROUPS);
+      w.end();
+    }
     const pass = enc.beginComputePass({
       label: o.what,
       ...(this.querySet ? { timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {}),

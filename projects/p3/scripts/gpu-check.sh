@@ -29,7 +29,7 @@ prepare() {
     --banner:js="import { createRequire as __mlsysRequire } from 'node:module'; const require = __mlsysRequire(import.meta.url);"
   cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$KIT/node_modules/webgpu/"
   cp node_modules/webgpu/dist/linux-x64/dawn.node "$KIT/node_modules/webgpu/dist/linux-x64/"
-  cp reference/p3/*.wgsl projects/p3/scripts/candidates/*.wgsl "$KIT/ref/"
+  cp reference/p3/*.wgsl "$KIT/ref/"
   cp projects/p3/scripts/torch_baselines.py "$KIT/"
   xz -T0 -6 -c "$(command -v node)" > "$KIT/node.xz"
   # The Vulkan loader and the GL libraries the NVIDIA driver's Vulkan ICD links against, for amd64.

@@ -7,7 +7,7 @@
 //                        [--out results.json] [--small] [--backend webgpu|auto|webgpu-fallback]
 //
 // Prints the table of docs/gpu-results.md (markdown) and writes every figure as JSON.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEVICE_DURATION_KEY, type ChildContext } from '../../../harness/child/api.ts';
 import type { Record_ } from '../../../harness/protocol/values.ts';
@@ -49,16 +49,7 @@ interface Case {
   launch?: unknown;
 }
 
-/** Candidate WGSL files for the reference's memory-bound kernels, by task. */
-const CANDIDATES: Record<string, string> = { softmax: 'softmax_reg.wgsl', layernorm: 'layernorm_reg.wgsl', reduce_sum: 'reduce_sum_ilp.wgsl' };
-
-/** A launch description with every pass reading another file. */
-function withFile(launch: object, file: string): object {
-  if ('passes' in launch && Array.isArray(launch.passes)) return { ...launch, passes: launch.passes.map((p: object) => ({ ...p, file })) };
-  return { ...launch, file };
-}
-
-function cases(small: boolean, has: (file: string) => boolean): Case[] {
+function cases(small: boolean): Case[] {
   const s = (big: number, little: number) => (small ? little : big);
   const mm = (n: number) => ({ M: n, N: n, K: n });
   const out: Case[] = [];
@@ -67,12 +58,6 @@ function cases(small: boolean, has: (file: string) => boolean): Case[] {
     out.push({ task: 'matmul', label: `${id} ${n}^3`, dims: mm(n), impl: id, launch: (reference as Record<string, unknown>)[id] });
   for (const bk of [8, 16]) out.push({ task: 'matmul', label: `matmul ${n}^3, BK ${bk}`, dims: mm(n), impl: `reference BK=${bk}`, launch: { ...reference.matmul_vec4, overrides: { BK: bk } } });
   out.push({ task: 'matmul', label: `matmul ${s(8192, 384)}^3`, dims: mm(s(8192, 384)), impl: 'reference' });
-  // Candidates for the reference (projects/p3/scripts/candidates/, copied beside the reference's
-  // files by gpu-check.sh prepare), measured in the same sitting to choose between them.
-  if (has('matmul_vec4_db.wgsl'))
-    for (const size of [n, s(8192, 384)])
-      for (const bk of [8, 16])
-        out.push({ task: 'matmul', label: `matmul ${size}^3, BK ${bk}`, dims: mm(size), impl: `candidate db BK=${bk}`, launch: { ...reference.matmul_vec4, file: 'matmul_vec4_db.wgsl', overrides: { BK: bk } } });
   out.push({ task: 'matmul', label: `matmul ${n}^3`, dims: mm(n), impl: 'tfjs-webgpu', launch: { library: 'tfjs-webgpu' } });
   const rows = (r: number, c: number) => ({ rows: r, cols: c });
   for (const [task, d] of [
@@ -85,8 +70,6 @@ function cases(small: boolean, has: (file: string) => boolean): Case[] {
     ['transpose', rows(s(8191, 511), s(8193, 513))],
   ] as [string, Dims][]) {
     out.push({ task, label: `${task} ${JSON.stringify(d)}`, dims: d, impl: 'reference' });
-    const cand = CANDIDATES[task];
-    if (cand && has(cand)) out.push({ task, label: `${task} ${JSON.stringify(d)}`, dims: d, impl: `candidate ${cand}`, launch: withFile((reference as Record<string, object>)[task]!, cand) });
     out.push({ task, label: `${task} ${JSON.stringify(d)}`, dims: d, impl: 'tfjs-webgpu', launch: { library: 'tfjs-webgpu' } });
   }
   for (const [D, causal] of [
@@ -109,6 +92,8 @@ interface Row {
   ok: boolean;
   message: string;
   ms: number | null;
+  /** The fastest and slowest timed run. */
+  ms_range?: [number, number];
   metrics: Record<string, number>;
 }
 
@@ -120,7 +105,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const ctx: ChildContext = { rt: null as never, resources: setup.resources, submissionDir: path.resolve(args.ref), nowMs: () => performance.now() - t0 };
   const rows: Row[] = [];
-  for (const c of cases(args.small, (f) => existsSync(path.join(args.ref, f)))) {
+  for (const c of cases(args.small)) {
     const id = c.task;
     const task = project.tasks.find((t) => t.id === id)!;
     const ct = child.tasks[id]!;
@@ -151,13 +136,14 @@ async function main(): Promise<void> {
         if (i >= 13 && performance.now() - tStart > 3000) break;
       }
       row.ms = median(times);
+      row.ms_range = [Math.min(...times), Math.max(...times)];
       row.metrics = task.metrics!(params, { ms: row.ms, ms_iqr: 0 }, last ? [last] : []);
     } catch (e) {
       row.ok = false;
       row.message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
     }
     rows.push(row);
-    process.stderr.write(`${row.label} [${row.impl}]: ${row.ok ? `${row.ms!.toFixed(3)} ms ${JSON.stringify(row.metrics)}` : `FAILED ${row.message}`}\n`);
+    process.stderr.write(`${row.label} [${row.impl}]: ${row.ok ? `${row.ms!.toFixed(3)} ms (${row.ms_range!.map((x) => x.toFixed(3)).join('–')}) ${JSON.stringify(row.metrics)}` : `FAILED ${row.message}`}\n`);
   }
 
   const torch = args.torch ? (JSON.parse(readFileSync(args.torch, 'utf8')) as Record<string, number>) : null;
@@ -180,7 +166,7 @@ function table(r: { date: string; device: Record<string, unknown>; torch: Record
   lines.push(`Measured limits: copy ${f(copy?.copy_gbps, 0)} GB/s (read + write), FMA ${f((copy?.fma_gflops ?? NaN) / 1000, 1)} TFLOP/s fp32.`);
   if (r.torch) lines.push(`PyTorch on the same card: cuBLAS fp32 SGEMM 4096³ (TF32 off) ${f(r.torch.sgemm_4096_tflops, 1)} TFLOP/s, device copy ${f(r.torch.copy_gbps, 0)} GB/s.`);
   lines.push('');
-  lines.push('| kernel | case | implementation | ms | TFLOP/s | GB/s | roofline | target | result |');
+  lines.push('| kernel | case | implementation | ms, median (min–max) | TFLOP/s | GB/s | roofline | target | result |');
   lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const x of r.rows) {
     if (!x.ok) {
@@ -190,7 +176,7 @@ function table(r: { date: string; device: Record<string, unknown>; torch: Record
     const m = x.metrics;
     let target = '';
     let verdict = '';
-    const ours = x.impl.startsWith('reference') || x.impl.startsWith('candidate');
+    const ours = x.impl.startsWith('reference');
     const big = /\b(4096|8192)\^3/.exec(x.label)?.[1];
     if (x.task === 'matmul' && ours && big) {
       target = big === '4096' ? '≥ 60% of cuBLAS fp32' : 'vs cuBLAS fp32 8192³';
@@ -206,7 +192,7 @@ function table(r: { date: string; device: Record<string, unknown>; torch: Record
       verdict = sdpa ? `${pct((m.gflops ?? 0) / 1000 / sdpa)} of SDPA (${f(sdpa, 1)} TFLOP/s)` : '';
     }
     lines.push(
-      `| ${x.task} | ${x.label} | ${x.impl} | ${f(x.ms!, 3)} | ${m.gflops ? f(m.gflops / 1000, 2) : ''} | ${f(m.gbps, 0)} | ${pct(m.roofline_fraction)} | ${target} | ${verdict} |`,
+      `| ${x.task} | ${x.label} | ${x.impl} | ${f(x.ms!, 3)}${x.ms_range ? ` (${f(x.ms_range[0], 3)}–${f(x.ms_range[1], 3)})` : ''} | ${m.gflops ? f(m.gflops / 1000, 2) : ''} | ${f(m.gbps, 0)} | ${pct(m.roofline_fraction)} | ${target} | ${verdict} |`,
     );
   }
   lines.push('');
