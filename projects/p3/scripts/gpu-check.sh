@@ -15,6 +15,8 @@
 #                                                 # .scratch/gpu-check/ beside it (as root: unpacks the
 #                                                 # .debs into /): writes OUT/gpu-results.md (the table),
 #                                                 # gpu-measure.json, torch.json, logs; prints the table
+#   projects/p3/scripts/gpu-check.sh diag [OUT]   # on the GPU node: the same work measured several
+#                                                 # times in alternation (gpu-measure --diag), no PyTorch
 #   projects/p3/scripts/gpu-check.sh selftest     # on the development machine: runs the bundle on the
 #                                                 # CPU Vulkan driver at small sizes (checks the kit)
 set -euo pipefail
@@ -71,10 +73,12 @@ run() {
   export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
   local node; node=$(node_bin)
   { nvidia-smi || true; echo "VK_DRIVER_FILES=${icd:-none}"; "$node" --version; } > "$out/machine.txt" 2>&1
-  PYTHONUNBUFFERED=1 timeout 150 python3 "$KIT/torch_baselines.py" > "$out/torch.json" 2> "$out/torch.log" || echo '{"errors":{"run":"torch_baselines.py failed, see torch.log"}}' > "$out/torch.json"
-  timeout 330 "$node" "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --torch "$out/torch.json" --out "$out/gpu-measure.json" --backend webgpu \
+  [ "${MLSYS_GPU_DIAG:-}" = 1 ] || PYTHONUNBUFFERED=1 timeout 150 python3 "$KIT/torch_baselines.py" > "$out/torch.json" 2> "$out/torch.log" || echo '{"errors":{"run":"torch_baselines.py failed, see torch.log"}}' > "$out/torch.json"
+  local torch=(--torch "$out/torch.json") extra=()
+  if [ "${MLSYS_GPU_DIAG:-}" = 1 ]; then torch=(); extra=(--diag); fi
+  timeout 330 "$node" "$KIT/gpu-measure.mjs" --ref "$KIT/ref" "${torch[@]}" "${extra[@]}" --out "$out/gpu-measure.json" --backend webgpu \
     > "$out/gpu-results.md" 2> "$out/gpu-measure.log" || { echo "gpu-check: gpu-measure failed:" >&2; tail -20 "$out/gpu-measure.log" >&2; }
-  cat "$out/machine.txt" "$out/torch.json" "$out/gpu-results.md"
+  cat "$out/machine.txt" "$out/gpu-results.md"
 }
 
 selftest() {
@@ -85,6 +89,7 @@ selftest() {
 case "${1:-}" in
   prepare) prepare ;;
   run) shift; run "$@" ;;
+  diag) shift; MLSYS_GPU_DIAG=1 run "$@" ;;
   selftest) selftest ;;
   *) sed -n '2,22p' "$0"; exit 2 ;;
 esac

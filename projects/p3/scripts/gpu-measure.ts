@@ -4,7 +4,7 @@
 // webgpu package are present (a GPU node; see gpu-check.sh, which bundles it with esbuild).
 //
 //   node gpu-measure.mjs --ref <folder with the reference's .wgsl files> [--torch torch.json]
-//                        [--out results.json] [--small] [--backend webgpu|auto|webgpu-fallback]
+//                        [--out results.json] [--small] [--diag] [--backend webgpu|auto|webgpu-fallback]
 //
 // Prints the table of docs/gpu-results.md (markdown) and writes every figure as JSON.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -22,17 +22,19 @@ interface Args {
   torch: string | null;
   out: string | null;
   small: boolean;
+  diag: boolean;
   backend: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { ref: '', torch: null, out: null, small: false, backend: 'webgpu' };
+  const a: Args = { ref: '', torch: null, out: null, small: false, diag: false, backend: 'webgpu' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--ref') a.ref = argv[++i]!;
     else if (k === '--torch') a.torch = argv[++i]!;
     else if (k === '--out') a.out = argv[++i]!;
     else if (k === '--small') a.small = true;
+    else if (k === '--diag') a.diag = true;
     else if (k === '--backend') a.backend = argv[++i]!;
     else throw new Error(`unknown argument ${k}`);
   }
@@ -47,6 +49,41 @@ interface Case {
   /** Which implementation: the reference's own export, a variant of it, or the tfjs baseline. */
   impl: string;
   launch?: unknown;
+}
+
+/**
+ * A reduce_sum launch of the reference's WGSL with other CHUNK and MAXG values. At 16384 x 4096
+ * it does exactly the reference's work (one workgroup per row either way).
+ */
+function reduceWith(CHUNK: number, MAXG: number): object {
+  const G = (cols: number) => Math.min(Math.max(Math.ceil(cols / CHUNK), 1), MAXG);
+  const o = { CHUNK, MAXG };
+  const file = 'reduce_sum.wgsl';
+  return {
+    passes: [
+      { file, entryPoint: 'partial', overrides: o, workgroups: ({ rows, cols }: { rows: number; cols: number }) => [G(cols), rows] },
+      { file, entryPoint: 'finish', overrides: o, workgroups: ({ rows, cols }: { rows: number; cols: number }) => (G(cols) === 1 ? [1] : [rows]) },
+    ],
+    scratch: ({ rows, cols }: { rows: number; cols: number }) => (G(cols) === 1 ? 0 : rows * G(cols)),
+  };
+}
+
+/**
+ * --diag: the same work measured several times in one process, in alternation, to tell a
+ * kernel's speed from the state the device is in (docs/gpu-results.md, "What these figures do
+ * and do not show").
+ */
+function diagCases(small: boolean): Case[] {
+  const s = (big: number, little: number) => (small ? little : big);
+  const rowsD = { rows: s(16384, 256), cols: 4096 };
+  const vecD = { rows: 1, cols: s(67108864, 1 << 20) };
+  const out: Case[] = [];
+  const same = reduceWith(4096, 65535);
+  for (const [impl, launch] of [['reference', undefined], ['reference, CHUNK 4096', same], ['reference', undefined], ['reference, CHUNK 4096', same], ['reference', undefined]] as const)
+    out.push({ task: 'reduce_sum', label: `reduce_sum ${JSON.stringify(rowsD)}`, dims: rowsD, impl: `${impl} (#${out.length + 1})`, launch });
+  for (let i = 0; i < 3; i++) out.push({ task: 'softmax', label: `softmax ${JSON.stringify(rowsD)}`, dims: rowsD, impl: `reference (#${out.length + 1})` });
+  for (let i = 0; i < 2; i++) out.push({ task: 'reduce_sum', label: `reduce_sum ${JSON.stringify(vecD)}`, dims: vecD, impl: `reference (#${out.length + 1})` });
+  return out;
 }
 
 function cases(small: boolean): Case[] {
@@ -105,7 +142,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const ctx: ChildContext = { rt: null as never, resources: setup.resources, submissionDir: path.resolve(args.ref), nowMs: () => performance.now() - t0 };
   const rows: Row[] = [];
-  for (const c of cases(args.small)) {
+  for (const c of args.diag ? diagCases(args.small) : cases(args.small)) {
     const id = c.task;
     const task = project.tasks.find((t) => t.id === id)!;
     const ct = child.tasks[id]!;
