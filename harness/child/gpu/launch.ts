@@ -80,11 +80,12 @@ export interface RunResult {
 }
 
 // Arithmetic alone for about a millisecond on a large GPU, run in the same submission right
-// before every timed pass (its time is not counted: the pass's first timestamp follows it). A GPU
-// that sat idle while the harness checked the last result lowers its clocks, and a kernel of a
-// fraction of a millisecond measured from idle runs at whatever clock it finds (seen on an H100:
-// the same memory-bound kernel measured at 0.10 ms in one run and 0.28 ms in another). Every
-// implementation is then timed at the clock a busy GPU holds, as back-to-back benchmarks are.
+// before every timed pass (its time is not counted: the pass's first timestamp follows it; on an
+// H100 the matmul's times did not move). A GPU that sat idle while the harness checked the last
+// result may lower its clocks, and a kernel of a fraction of a millisecond measured from idle runs
+// at whatever clock it finds; with this, every implementation is timed at the clock a busy GPU
+// holds, as back-to-back benchmarks are. (On an H100 it changed one memory-bound kernel's time
+// and no other: docs/gpu-results.md.)
 const WARM_WGSL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(256)
@@ -262,11 +263,10 @@ export class GpuRunner {
   async run(o: { dispatches: Dispatch[]; poison: GPUBuffer[]; what: string; watchdogMs: number }): Promise<RunResult> {
     const { device } = this.h;
     takeUncapturedErrors(this.h);
-    // Everything queued before (input fills, the poisoning) must be finished before the clock
-    // starts, with GPU timestamps too: a pass's beginning timestamp is written when the GPU
-    // reaches it, before the barrier that waits for the previous pass, so work still running
-    // from an earlier pass in the same submission would be counted (seen on an H100: a kernel
-    // writing 256 MiB measured at a third of its speed behind the poisoning of its output).
+    // Everything queued before (input fills, the poisoning) is finished before the timed
+    // submission, with GPU timestamps too: whether a pass's beginning timestamp waits for the
+    // passes before it depends on the backend, and nothing but the warm-up may share the timed
+    // submission. (Measured on an H100 it made no difference there.)
     if (o.poison.length) {
       const enc = device.createCommandEncoder({ label: 'mlsys-poison' });
       this.encodePoison(enc, o.poison);
