@@ -23,11 +23,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs as parseCliArgs } from 'node:util';
 import { nowMs } from '../../../harness/child/clock.ts';
 import { closePools, copyBandwidth, getPool, type RankPool } from '../../../harness/child/ranks/runtime.ts';
+import { quantile } from '../../../harness/measure/stats.ts';
 import { arenaFor } from '../child.ts';
 import { sampleIndices } from '../model.ts';
 import * as oracle from '../oracle.ts';
+import { busFactor } from '../project.ts';
 import type { CollInput } from '../ranks.ts';
 
 const MiB = 1 << 20;
@@ -42,27 +45,24 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { out: null, ranks: [2, 4, 8], mib: [1, 16, 64], budgetS: 45, quick: false };
-  const list = (s: string | undefined, what: string) => {
-    const v = String(s ?? '')
-      .split(',')
-      .map(Number);
-    if (!v.length || v.some((x) => !(x > 0))) throw new Error(`${what}: expected a comma-separated list of positive numbers, got '${s}'`);
-    return v;
+  const { values: v } = parseCliArgs({
+    args: argv,
+    strict: true,
+    options: { out: { type: 'string' }, ranks: { type: 'string' }, mib: { type: 'string' }, 'budget-s': { type: 'string' }, quick: { type: 'boolean' } },
+  });
+  const list = (s: string, what: string) => {
+    const xs = s.split(',').map(Number);
+    if (!xs.length || xs.some((x) => !(x > 0))) throw new Error(`--${what}: expected a comma-separated list of positive numbers, got '${s}'`);
+    return xs;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--out') o.out = argv[++i] ?? null;
-    else if (a === '--ranks') o.ranks = list(argv[++i], a).map(Math.round);
-    else if (a === '--mib') o.mib = list(argv[++i], a);
-    else if (a === '--budget-s') o.budgetS = Number(argv[++i]);
-    else if (a === '--quick') {
-      o.quick = true;
-      o.ranks = [2, 4];
-      o.mib = [1, 4];
-      o.budgetS = 20;
-    } else throw new Error(`unknown argument '${a}'`);
-  }
+  // --quick: a check of the kit, not a measurement (explicit options still win).
+  const o: Options = v.quick
+    ? { out: null, ranks: [2, 4], mib: [1, 4], budgetS: 20, quick: true }
+    : { out: null, ranks: [2, 4, 8], mib: [1, 16, 64], budgetS: 45, quick: false };
+  if (v.out !== undefined) o.out = v.out;
+  if (v.ranks !== undefined) o.ranks = list(v.ranks, 'ranks').map(Math.round);
+  if (v.mib !== undefined) o.mib = list(v.mib, 'mib');
+  if (v['budget-s'] !== undefined) o.budgetS = Number(v['budget-s']);
   if (!(o.budgetS > 0)) throw new Error('--budget-s: expected a positive number of seconds');
   return o;
 }
@@ -79,13 +79,7 @@ function rankModules(): { tasks: string; entry: string; kit: boolean } {
   return { tasks: path.resolve(here, '../ranks.ts'), entry: path.resolve(here, '../../../reference/p1/index.ts'), kit: false };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-/** nccl-tests' bus bandwidth factor of an all-reduce (projects/p1/project.ts, busFactor). */
-const busFactor = (N: number) => (2 * (N - 1)) / N;
+const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -185,7 +179,7 @@ async function measure(N: number, bytes: number, modules: { tasks: string; entry
     row.calls = row.msAll.length;
     row.ms = median(row.msAll);
     row.algbwGbps = bytes / (row.ms * 1e6);
-    row.busbwGbps = row.algbwGbps * busFactor(N);
+    row.busbwGbps = row.algbwGbps * busFactor('allReduce', N);
     // The copy bandwidth between the same threads (the harness's copy case: copyBandwidth on the pool).
     await copyBandwidth(pool, bytes, row.copyReps);
     const copies = [];

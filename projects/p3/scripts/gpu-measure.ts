@@ -9,7 +9,9 @@
 // Prints the table of docs/gpu-results.md (markdown) and writes every figure as JSON.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs as parseCliArgs } from 'node:util';
 import { DEVICE_DURATION_KEY, type ChildContext } from '../../../harness/child/api.ts';
+import { quantile } from '../../../harness/measure/stats.ts';
 import type { Record_ } from '../../../harness/protocol/values.ts';
 import { Rng, seedFrom } from '../../../harness/rng.ts';
 import * as reference from '../../../reference/p3/index.ts';
@@ -27,19 +29,13 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { ref: '', torch: null, out: null, small: false, diag: false, backend: 'webgpu' };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    if (k === '--ref') a.ref = argv[++i]!;
-    else if (k === '--torch') a.torch = argv[++i]!;
-    else if (k === '--out') a.out = argv[++i]!;
-    else if (k === '--small') a.small = true;
-    else if (k === '--diag') a.diag = true;
-    else if (k === '--backend') a.backend = argv[++i]!;
-    else throw new Error(`unknown argument ${k}`);
-  }
-  if (!a.ref) throw new Error('--ref <folder of the reference kernels> is required');
-  return a;
+  const { values: v } = parseCliArgs({
+    args: argv,
+    strict: true,
+    options: { ref: { type: 'string' }, torch: { type: 'string' }, out: { type: 'string' }, small: { type: 'boolean' }, diag: { type: 'boolean' }, backend: { type: 'string' } },
+  });
+  if (!v.ref) throw new Error('--ref <folder of the reference kernels> is required');
+  return { ref: v.ref, torch: v.torch ?? null, out: v.out ?? null, small: v.small ?? false, diag: v.diag ?? false, backend: v.backend ?? 'webgpu' };
 }
 
 interface Case {
@@ -134,7 +130,7 @@ interface Row {
   metrics: Record<string, number>;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
