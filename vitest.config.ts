@@ -11,5 +11,8 @@ export default defineConfig({
     maxWorkers: 1,
     fileParallelism: false,
     env: { XDG_RUNTIME_DIR: '/tmp' },
+    // As p1's submission processes run (projects/p1/project.ts, nodeFlags): pools of ranks that
+    // tests open in their own process get WebAssembly arenas, as the graded ones do.
+    execArgv: ['--disable-wasm-trap-handler'],
   },
 });

@@ -101,6 +101,11 @@ export interface Project {
    * or absent (never).
    */
   gpu?: 'required' | 'optional';
+  /**
+   * Extra flags for the node of the submission's process (e.g. '--disable-wasm-trap-handler');
+   * those the running node does not know are left out, so the project must work without them.
+   */
+  nodeFlags?: string[];
   /** Files a submission must have; the first that exists is the entry. */
   entries: string[];
   /**

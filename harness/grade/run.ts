@@ -100,7 +100,7 @@ export class Impl implements Contender {
       liveScratch.add(scratch);
       const { proc, outcome } = await SubmissionProcess.start(
         this.opt.launcher,
-        { submissionDir: this.dir, scratchDir: scratch, env: {}, gpu: needsGpu(this.opt) },
+        { submissionDir: this.dir, scratchDir: scratch, env: {}, gpu: needsGpu(this.opt), nodeFlags: this.opt.project.nodeFlags },
         { projectChild: this.opt.project.child, entry: this.opt.launcher.entryInside(this.entry, this.dir, scratch), backend: this.opt.backend },
         60000 * this.opt.timeoutScale,
       );

@@ -19,6 +19,8 @@ export interface LaunchSpec {
   env: Record<string, string>;
   /** Does the task need the GPU's device nodes inside the sandbox. */
   gpu: boolean;
+  /** The project's extra flags for the child's node (Project.nodeFlags). */
+  nodeFlags?: string[];
 }
 
 export interface Command {
@@ -40,9 +42,13 @@ export interface Launcher {
   entryInside(entry: string, submissionDir: string, scratchDir: string): string;
 }
 
-/** The node command line of the driver, with paths as the child will see them. */
-export function driverArgs(root: string): string[] {
+/**
+ * The node command line of the driver, with paths as the child will see them. `extra`: the
+ * project's flags, less those this node does not know (a project works without them).
+ */
+export function driverArgs(root: string, extra: string[] = []): string[] {
   return [
+    ...extra.filter((f) => process.allowedNodeEnvironmentFlags.has(f.split('=')[0]!)),
     '--no-warnings=ExperimentalWarning',
     `--max-old-space-size=${HEAP_LIMIT_MB}`,
     '--expose-gc',
@@ -91,7 +97,7 @@ export class PlainLauncher implements Launcher {
     stageSubmission(spec);
     return {
       file: process.execPath,
-      args: driverArgs(HARNESS_ROOT),
+      args: driverArgs(HARNESS_ROOT, spec.nodeFlags),
       env: childEnv(HARNESS_ROOT, spec),
       cwd: spec.scratchDir,
     };

@@ -96,7 +96,7 @@ export class BubblewrapLauncher implements Launcher {
       '--bind', spec.scratchDir, '/scratch',
       ...gpu,
       '--chdir', '/scratch',
-      process.execPath, ...driverArgs(HARNESS_ROOT),
+      process.execPath, ...driverArgs(HARNESS_ROOT, spec.nodeFlags),
     ];
     const cg = createCgroup({ memoryBytes: L.memoryBytes, pids: L.pidsPerSandbox });
     if (!cg) return { file: 'setpriv', args, env: {}, cwd: spec.scratchDir };

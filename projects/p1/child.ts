@@ -61,6 +61,8 @@ function groupFigures(s: GroupStats, t0: number[], t1: number[]): Record_ {
     unreceived_links: s.unreceived.map((u) => `${u.src}->${u.dst}: ${u.messages}`).join(', '),
     // The submission's call, from the first rank's start to the last rank's end.
     span_ms: Math.max(...t1) - Math.min(...t0),
+    // 1: comm.recvReduce added with WebAssembly SIMD; 0: with JavaScript loops, ~3x slower.
+    simd_reduce: s.simdReduce ? 1 : 0,
   };
 }
 
@@ -88,7 +90,8 @@ const collective = (op: CollInput['op'], exportName: string): ChildTask<Prepared
     if (a.copy) {
       const pool = await getPool({ size: a.copy.N, entry: entry(), tasks: RANKS, arenaBytes: arenaFor(a.copy.bytes) });
       const r = await copyBandwidth(pool, a.copy.bytes);
-      return { copy_gbps: r.gbps, copy_ms: r.msPerCopy };
+      // As simd_reduce in groupFigures (harness/child/ranks/README.md).
+      return { copy_gbps: r.gbps, copy_ms: r.msPerCopy, simd_reduce: pool.group.arenaMemories ? 1 : 0 };
     }
     const r = await runJob<{ values: Float32Array; sum: number; t0: number; t1: number }>(sub, a);
     return {

@@ -1,5 +1,6 @@
 // What the submission's process can and cannot see, and the limits on its total time.
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createCgroup } from '../../harness/runner/cgroup.ts';
 import { describe, expect, it } from 'vitest';
@@ -52,3 +53,25 @@ describe.skipIf(!HAVE_SANDBOX || !HAVE_CGROUP)('the sandbox memory limit (cgroup
 });
 
 void ROOT;
+
+describe("a project's node flags", () => {
+  it('reach the submission\'s node before the driver\'s own, less those this node does not know', async () => {
+    const { driverArgs } = await import('../../harness/runner/launcher.ts');
+    const { BubblewrapLauncher } = await import('../../harness/runner/sandbox.ts');
+    const p1 = (await import('../../projects/p1/project.ts')).default;
+    expect(p1.nodeFlags).toContain('--disable-wasm-trap-handler');
+    const args = driverArgs(ROOT, ['--disable-wasm-trap-handler', '--no-such-flag-here']);
+    expect(args[0]).toBe('--disable-wasm-trap-handler');
+    expect(args).not.toContain('--no-such-flag-here');
+    expect(args.at(-1)).toBe(path.join(ROOT, 'harness/child/driver.ts'));
+    // The sandbox's command line carries them too (building it runs nothing).
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'mlsys-scratch-'));
+    const cmd = new BubblewrapLauncher().command({ submissionDir: path.join(FIXTURES, 'p1-runtime'), scratchDir: scratch, env: {}, gpu: false, nodeFlags: ['--disable-wasm-trap-handler'] });
+    try {
+      expect(cmd.args.slice(cmd.args.indexOf(process.execPath))).toEqual([process.execPath, ...args.filter((a) => a !== '--no-such-flag-here')]);
+    } finally {
+      cmd.cleanup?.();
+      for (const d of [scratch, `${scratch}.sub`]) rmSync(d, { recursive: true, force: true });
+    }
+  });
+});

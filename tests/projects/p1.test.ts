@@ -11,6 +11,7 @@ import { closePools, copyBandwidth, getPool, RankFailure } from '../../harness/c
 import { bubbleFraction, busFactor, optimalBytesPerRank, zeroHeldBytes, zeroSentBytes } from '../../projects/p1/project.ts';
 import { idealBubble } from '../../projects/p1/oracle.ts';
 import { shardRange } from '../../projects/p1/model.ts';
+import { reduceValue } from '../fixtures/p1-runtime/sub.ts';
 
 const REF = path.join(ROOT, 'reference', 'p1');
 const STARTER = path.join(ROOT, 'projects', 'p1', 'starter');
@@ -32,6 +33,8 @@ describe('p1 reference solution', () => {
     // What the checks read: ring traffic, ZeRO's formulas, one all-reduce each way, ideal bubbles.
     const by = (id: string) => o.run.cases.find((c) => c.id === id)!.details!;
     expect(by('allReduce/6').bytes_sent_max).toBe(7000); // 2(N−1)/N · 4000 bytes, N = 8
+    // p1's node flag reached the submission's process: eight ranks' arenas are WebAssembly memories (SIMD reductions).
+    expect(by('allReduce/6').simd_reduce).toBe(1);
     const z3 = by('zero/3');
     expect(z3.bytes_held_formula_rank0).toBe(zeroHeldBytes(3, 247, 4, 0));
     expect(Number(z3.bytes_held_max)).toBeLessThanOrEqual(zeroHeldBytes(3, 247, 4, 0) + 512);
@@ -229,6 +232,25 @@ describe('the multi-rank runtime (harness/child/ranks)', () => {
     const fresh = await getPool(spec(2));
     expect(fresh).not.toBe(pool);
     expect(pool.usable).toBe(false);
+  });
+
+  it('adds a received message exactly as a JavaScript loop would, every way recvReduce can go (arena or plain array, in place or through the ring)', async () => {
+    const pool = await getPool(spec(2));
+    expect(pool.group.arenaMemories).not.toBeNull(); // this process has the address space for them
+    // Odd lengths, past the ring (1 MiB) and the reduction's scratch piece (32 KiB).
+    for (const [dtype, n] of [['float32', 300001], ['float64', 150007], ['int32', 70001]] as const) {
+      const r = await (await pool.prepare('call', Array.from({ length: 2 }, () => ({ fn: 'reduceEveryWay', args: [n, dtype] })))).run<ArrayLike<number>[] | null>();
+      const sums = r.outputs[0]!;
+      const Ctor = { float32: Float32Array, float64: Float64Array, int32: Int32Array }[dtype];
+      const want = new Ctor(n);
+      for (let i = 0; i < n; i++) want[i] = reduceValue(dtype, 0, i);
+      for (let i = 0; i < n; i++) want[i] = dtype === 'int32' ? (want[i]! + reduceValue(dtype, 1, i)) | 0 : want[i]! + new Ctor([reduceValue(dtype, 1, i)])[0]!;
+      expect(sums).toHaveLength(4);
+      for (const [k, got] of sums!.entries()) {
+        const bad = Array.from({ length: n }, (_, i) => i).find((i) => !Object.is(got[i], want[i]));
+        expect(bad === undefined ? 'all equal' : `${dtype} way ${k}: [${bad}] = ${got[bad]}, expected ${want[bad]}`).toBe('all equal');
+      }
+    }
   });
 
   it('never takes a rank that is computing for a deadlocked one', async () => {

@@ -40,9 +40,11 @@ import {
   R_BARRIER_WAIT,
   rankWord,
   ringBase,
+  SCRATCH_BYTES,
   type CommDType,
   type SharedGroup,
 } from './layout.ts';
+import { WasmReducer } from './reduce.ts';
 
 // Captured when this module loads, before any submission code runs in this thread.
 const A_load = Atomics.load;
@@ -171,6 +173,8 @@ export class RankCore {
   readonly arenaI32: Int32Array[];
   private readonly myArena: SharedArrayBuffer;
   private readonly arena: Arena;
+  /** recvReduce into this rank's arena as WebAssembly SIMD; null: JavaScript loops only. */
+  private readonly reducer: WasmReducer | null;
   private sendQ: Promise<unknown>[];
   private recvQ: Promise<unknown>[];
   /** Local copies of the positions this rank owns: write of its outgoing links, read of incoming. */
@@ -211,6 +215,9 @@ export class RankCore {
     this.arenaI32 = g.arenas.map((a) => new Int32Array(a));
     this.myArena = g.arenas[rank]!;
     this.arena = new Arena(g.arenaBytes);
+    // The scratch follows the arena in the rank's memory; nothing the submission gets lies there.
+    const mem = g.arenaMemories?.[rank];
+    this.reducer = mem ? new WasmReducer(mem, (g.arenaBytes + 63) & ~63, SCRATCH_BYTES) : null;
     this.sendQ = [];
     this.recvQ = [];
     this.wpos = new Int32Array(g.size);
@@ -497,6 +504,10 @@ export class RankCore {
 
   /** out[from byte a] += m bytes of elements at byte offset `at` of the ring (who = -1) or of rank who's arena. */
   private addFrom(out: AnyArray, a: number, who: number, at: number, m: number): void {
+    if (this.reducer && out.buffer === this.myArena) {
+      this.reducer.add(out, a, who < 0 ? this.ring : this.arenaU8[who]!, at, m);
+      return;
+    }
     if (out instanceof Float32Array) {
       const src = who < 0 ? this.ringF32 : this.arenaF32[who]!;
       const o = a >> 2;

@@ -61,6 +61,15 @@ export const DTYPE_CODES = { float32: 1, float64: 2, int32: 3, uint8: 4 } as con
 export type CommDType = keyof typeof DTYPE_CODES;
 export const DTYPE_NAMES: Record<number, CommDType> = { 1: 'float32', 2: 'float64', 3: 'int32', 4: 'uint8' };
 
+/**
+ * Bytes after each rank's arena (in its WebAssembly memory) where recvReduce stages a piece of
+ * the incoming message, so that the reduction runs as WebAssembly SIMD over the rank's own
+ * memory (reduce.wat): WebAssembly reaches one memory only, the receiver's.
+ */
+export const SCRATCH_BYTES = 32 << 10;
+const WASM_PAGE = 1 << 16;
+const WASM_MAX_PAGES = 65536;
+
 export interface SharedGroup {
   size: number;
   linkBytes: number;
@@ -68,8 +77,38 @@ export interface SharedGroup {
   ctrl: SharedArrayBuffer;
   data: SharedArrayBuffer;
   counters: SharedArrayBuffer;
-  /** One per rank. */
+  /** One per rank (each a WebAssembly memory's buffer when `arenaMemories` is set). */
   arenas: SharedArrayBuffer[];
+  /**
+   * The arenas as shared WebAssembly memories (arena, then SCRATCH_BYTES of scratch), or null
+   * where the process does not run with --disable-wasm-trap-handler (wasmArenasAllowed) or they
+   * could not be made; reductions then run in plain JavaScript.
+   */
+  arenaMemories: WebAssembly.Memory[] | null;
+}
+
+const NO_GUARDS_FLAG = '--disable-wasm-trap-handler';
+
+/**
+ * Whether this process's WebAssembly memories reserve only their own size. With trap-handler
+ * bounds checks (node's default) each reserves ~10 GiB of address space for guard regions, and
+ * a few pools' arenas would take all of the sandbox's 64 GiB: the threads, heaps and buffers
+ * that need it after them would then fail. So arenas are WebAssembly memories only where node
+ * runs with --disable-wasm-trap-handler (Project.nodeFlags), decided once per process.
+ */
+export function wasmArenasAllowed(): boolean {
+  return process.execArgv.includes(NO_GUARDS_FLAG) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).includes(NO_GUARDS_FLAG);
+}
+
+/** One shared WebAssembly memory per rank, arena and scratch; null where that cannot or should not be. */
+function wasmArenas(size: number, arenaBytes: number): WebAssembly.Memory[] | null {
+  const pages = Math.ceil((arenaBytes + SCRATCH_BYTES) / WASM_PAGE);
+  if (typeof WebAssembly !== 'object' || pages > WASM_MAX_PAGES || !wasmArenasAllowed()) return null;
+  try {
+    return Array.from({ length: size }, () => new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }));
+  } catch {
+    return null; // out of memory: plain SharedArrayBuffers for all, not a mix
+  }
 }
 
 export function createGroup(size: number, linkBytes = DEFAULT_LINK_BYTES, arenaBytes = DEFAULT_ARENA_BYTES): SharedGroup {
@@ -78,6 +117,7 @@ export function createGroup(size: number, linkBytes = DEFAULT_LINK_BYTES, arenaB
     throw new RangeError(`linkBytes must be a power of two between 1 KiB and 1 GiB, got ${linkBytes}`);
   if (!Number.isInteger(arenaBytes) || arenaBytes < 0 || arenaBytes % 64) throw new RangeError(`arenaBytes must be a multiple of 64, got ${arenaBytes}`);
   const words = size * size * LINK_WORDS + size * RANK_WORDS + GLOBAL_WORDS;
+  const memories = wasmArenas(size, arenaBytes);
   return {
     size,
     linkBytes,
@@ -86,7 +126,8 @@ export function createGroup(size: number, linkBytes = DEFAULT_LINK_BYTES, arenaB
     data: new SharedArrayBuffer(size * size * linkBytes),
     counters: new SharedArrayBuffer(size * size * COUNTER_WORDS * 8),
     arenaBytes,
-    arenas: Array.from({ length: size }, () => new SharedArrayBuffer(arenaBytes)),
+    arenas: memories ? memories.map((m) => m.buffer as unknown as SharedArrayBuffer) : Array.from({ length: size }, () => new SharedArrayBuffer(arenaBytes)),
+    arenaMemories: memories,
   };
 }
 

@@ -77,6 +77,8 @@ export interface PoolSpec {
 export interface GroupStats {
   size: number;
   linkBytes: number;
+  /** recvReduce into arenas added with WebAssembly SIMD (the arenas are WebAssembly memories), or with JavaScript loops. */
+  simdReduce: boolean;
   /** Payload bytes sent on each link: links.bytes[src][dst]. */
   links: { bytes: number[][]; messages: number[][] };
   /** Per rank. */
@@ -351,6 +353,7 @@ function groupStats(g: SharedGroup, done: RankDone[]): GroupStats {
   return {
     size: n,
     linkBytes: g.linkBytes,
+    simdReduce: g.arenaMemories !== null,
     links: { bytes, messages },
     bytesSent: bytes.map(sum),
     messagesSent: messages.map(sum),

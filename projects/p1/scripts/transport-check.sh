@@ -75,8 +75,9 @@ measure() {
   local kit=$1 out=$2; shift 2
   local node; node=$(node_bin)
   mkdir -p "$out"
-  # --expose-gc: as the harness's driver runs (a full GC before each prepare; closed pools collected).
-  timeout 300 "$node" --expose-gc "$kit/transport-measure.mjs" --out "$out" "$@" 2> >(tee "$out/p1-transport.log" >&2)
+  # --expose-gc and --disable-wasm-trap-handler: as the harness's driver runs for p1 (a full GC
+  # before each prepare; the ranks' arenas as WebAssembly memories, reductions in SIMD).
+  timeout 300 "$node" --expose-gc --disable-wasm-trap-handler "$kit/transport-measure.mjs" --out "$out" "$@" 2> >(tee "$out/p1-transport.log" >&2)
 }
 
 run() {

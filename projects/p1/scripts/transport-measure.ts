@@ -15,7 +15,8 @@
 // Two ways to run it:
 //   projects/p1/scripts/transport-check.sh run      # the kit built by `transport-check.sh prepare`:
 //                                                   # plain .mjs, needs only a `node` binary
-//   node --expose-gc --import tsx projects/p1/scripts/transport-measure.ts [--quick]   # from the repository
+//   node --expose-gc --disable-wasm-trap-handler --import tsx projects/p1/scripts/transport-measure.ts [--quick]
+//                                                   # from the repository (the flags p1's processes get)
 // Options: --out DIR (writes DIR/p1-transport.md and .json), --ranks 2,4,8, --mib 1,16,64,
 // --budget-s 45 (the whole run's target duration: timed calls stop early past each case's share),
 // --quick (N 2 and 4, 1 and 4 MiB, few calls: a check of the kit, not a measurement).
@@ -101,6 +102,8 @@ interface Row {
   busbwOverCopy: number;
   /** Every call's output (warm-up ones included) equal to the oracle's on every rank. */
   correct: boolean;
+  /** How recvReduce added: WebAssembly SIMD over arenas that are WebAssembly memories, or JavaScript loops. */
+  reduction: 'wasm-simd' | 'javascript' | '';
   checked: string;
   error?: string;
 }
@@ -156,11 +159,13 @@ async function measure(N: number, bytes: number, modules: { tasks: string; entry
     busbwOverCopy: NaN,
     correct: false,
     checked: '',
+    reduction: '',
   };
   const exp = expectation(N, L, seed);
   const t0 = nowMs();
   // The pool child.ts opens for this case (same spec, so the same arena size).
   const pool = await getPool({ size: N, entry: modules.entry, tasks: modules.tasks, arenaBytes: arenaFor(bytes) });
+  row.reduction = pool.group.arenaMemories ? 'wasm-simd' : 'javascript';
   try {
     const inp: CollInput = { op: 'allReduce', seed, L, root: 0 };
     const minCalls = 3;
@@ -207,7 +212,8 @@ function markdown(machine: Record<string, unknown>, rows: Row[], opts: Options, 
   lines.push(`- node ${machine.node} (${machine.platform}-${machine.arch}); total memory ${machine.totalMemGiB} GiB; load average before: ${machine.loadavgBefore}, after: ${machine.loadavgAfter}`);
   lines.push(`- ${kit ? 'kit (plain .mjs, no module hooks)' : 'repository sources (tsx hooks)'}; ${opts.quick ? 'QUICK run: a check of the kit, not a measurement; ' : ''}wall ${wallS.toFixed(1)} s`);
   lines.push('- float32 sum, in place; ms = median span of the call (first rank start to last rank end) over the timed calls;');
-  lines.push('  algbw = bytes / ms; busbw = algbw × 2(N−1)/N; copy = copyBandwidth(pool of N, bytes) (median of calls), GB/s per rank', '');
+  lines.push('  algbw = bytes / ms; busbw = algbw × 2(N−1)/N; copy = copyBandwidth(pool of N, bytes) (median of calls), GB/s per rank');
+  lines.push(`- recvReduce's additions: ${[...new Set(rows.map((r) => r.reduction))].join(', ') || '—'} (wasm-simd needs node --disable-wasm-trap-handler under an address-space limit)`, '');
   lines.push('| N | bytes | ms | algbw GB/s | busbw GB/s | copy GB/s | busbw/copy | calls | correct |');
   lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows)
