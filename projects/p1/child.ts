@@ -61,7 +61,7 @@ function groupFigures(s: GroupStats, t0: number[], t1: number[]): Record_ {
     unreceived_links: s.unreceived.map((u) => `${u.src}->${u.dst}: ${u.messages}`).join(', '),
     // The submission's call, from the first rank's start to the last rank's end.
     span_ms: Math.max(...t1) - Math.min(...t0),
-    // 1: comm.recvReduce added with WebAssembly SIMD; 0: with JavaScript loops, ~3x slower.
+    // 1: comm.recvReduce added with WebAssembly SIMD; 0: with JavaScript loops, about 2x slower.
     simd_reduce: s.simdReduce ? 1 : 0,
   };
 }

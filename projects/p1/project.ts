@@ -745,9 +745,9 @@ export default defineProject({
   entries: ['index.ts', 'index.js'],
   tasks: [allReduceTask, reduceScatterTask, allGatherTask, broadcastTask, dataParallelTask, zeroTask, tensorParallelTask, pipelineTask],
   milestones: { checkin: ['allReduce', 'reduceScatter', 'allGather', 'broadcast'] },
-  // Each rank's arena is a WebAssembly memory, so that recvReduce adds with SIMD (harness/child/
-  // ranks/reduce.ts). With trap-handler bounds checks each memory reserves ~10 GiB of address
-  // space, and eight of them do not fit under the sandbox's limit on it (the arenas then fall
-  // back to plain shared memory and JavaScript additions, about 3x slower).
+  // With this flag each rank's arena is a WebAssembly memory and recvReduce adds with SIMD
+  // (harness/child/ranks/reduce.ts). Without it each such memory would reserve ~10 GiB of address
+  // space (eight do not fit under the sandbox's limit), so the arenas stay plain shared memory
+  // and the additions JavaScript loops, about 2x slower.
   nodeFlags: ['--disable-wasm-trap-handler'],
 });
