@@ -3,14 +3,17 @@
 #   - Project 3's GPU targets (projects/p3/scripts/gpu-check.sh run): the reference kernels on
 #     the GPU, tfjs-webgpu, same-card PyTorch baselines;
 #   - Project 1's transport target (projects/p1/scripts/transport-check.sh run): the reference
-#     all-reduce's busbw against the copy bandwidth between threads, on the node's many cores.
+#     all-reduce's busbw against the copy bandwidth between threads, on the node's many cores;
+#   - Project 3's diagnostic (projects/p3/scripts/gpu-check.sh diag): the same memory-bound work in
+#     alternation, without and with a garbage collection before every call (docs/gpu-results.md).
 # Prepare both kits on a development machine first (after `npm ci`):
 #   projects/p3/scripts/gpu-check.sh prepare && projects/p1/scripts/transport-check.sh prepare
 # then, on the GPU node, from the repository root with .scratch/gpu-check and .scratch/p1-transport
 # copied there:
 #   scripts/gpu-node-check.sh OUT
 # OUT receives p3's machine.txt, torch.json, torch.log, gpu-measure.json, gpu-measure.log,
-# gpu-results.md and p1's p1-transport.json and p1-transport.md (eight files).
+# gpu-results.md, p1's p1-transport.json and p1-transport.md, and p3's diagnostic
+# gpu-diag-{no-gc,gc}.{json,md,log} (fourteen files).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/gpu-node-check.sh OUT}
@@ -26,4 +29,6 @@ if [ -d .scratch/p1-transport ]; then
   cat "$tmp/p1-transport.md" "$tmp/stdout.txt" "$tmp/p1-transport.log" > "$out/p1-transport.md" 2>/dev/null
   cat "$tmp/p1-transport.md" 2>/dev/null || tail -30 "$tmp/stdout.txt"
 fi
+echo "== p1 done after $(( $(date +%s) - start )) s"
+bash projects/p3/scripts/gpu-check.sh diag "$out"
 echo "== all done after $(( $(date +%s) - start )) s"

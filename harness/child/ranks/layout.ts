@@ -94,7 +94,7 @@ const NO_GUARDS_FLAG = '--disable-wasm-trap-handler';
  * bounds checks (node's default) each reserves ~10 GiB of address space for guard regions, and
  * a few pools' arenas would take all of the sandbox's 64 GiB: the threads, heaps and buffers
  * that need it after them would then fail. So arenas are WebAssembly memories only where node
- * runs with --disable-wasm-trap-handler (Project.nodeFlags), decided once per process.
+ * runs with --disable-wasm-trap-handler (Project.nodeFlags): the same for every group of a process.
  */
 export function wasmArenasAllowed(): boolean {
   return process.execArgv.includes(NO_GUARDS_FLAG) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).includes(NO_GUARDS_FLAG);

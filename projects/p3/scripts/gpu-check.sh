@@ -16,7 +16,9 @@
 #                                                 # .debs into /): writes OUT/gpu-results.md (the table),
 #                                                 # gpu-measure.json, torch.json, logs; prints the table
 #   projects/p3/scripts/gpu-check.sh diag [OUT]   # on the GPU node: the same work measured several
-#                                                 # times in alternation (gpu-measure --diag), no PyTorch
+#                                                 # times in alternation (gpu-measure --diag), once
+#                                                 # without and once with a collection before every
+#                                                 # call, each in a fresh process; no PyTorch
 #   projects/p3/scripts/gpu-check.sh selftest     # on the development machine: runs the bundle on the
 #                                                 # CPU Vulkan driver at small sizes (checks the kit)
 set -euo pipefail
@@ -74,16 +76,28 @@ run() {
   local node; node=$(node_bin)
   { nvidia-smi || true; echo "VK_DRIVER_FILES=${icd:-none}"; "$node" --version; } > "$out/machine.txt" 2>&1
   [ "${MLSYS_GPU_DIAG:-}" = 1 ] || PYTHONUNBUFFERED=1 timeout 150 python3 "$KIT/torch_baselines.py" > "$out/torch.json" 2> "$out/torch.log" || echo '{"errors":{"run":"torch_baselines.py failed, see torch.log"}}' > "$out/torch.json"
-  local torch=(--torch "$out/torch.json") extra=()
-  if [ "${MLSYS_GPU_DIAG:-}" = 1 ]; then torch=(); extra=(--diag); fi
-  timeout 330 "$node" "$KIT/gpu-measure.mjs" --ref "$KIT/ref" "${torch[@]}" "${extra[@]}" --out "$out/gpu-measure.json" --backend webgpu \
+  if [ "${MLSYS_GPU_DIAG:-}" = 1 ]; then
+    # The same work in alternation, twice, each in a fresh process: without the collection before
+    # every call (as the runs of 2026-11-26), then with it (as the harness's driver does). If the
+    # memory-bound kernels slow down in the first and not in the second, what piled up were GPU
+    # objects that only the garbage collector releases.
+    local v
+    for v in no-gc gc; do
+      local flag=(); [ "$v" = no-gc ] && flag=(--no-gc)
+      timeout 160 "$node" --expose-gc "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --diag "${flag[@]}" --out "$out/gpu-diag-$v.json" --backend webgpu \
+        > "$out/gpu-diag-$v.md" 2> "$out/gpu-diag-$v.log" || { echo "gpu-check: gpu-measure --diag ${flag[*]} failed:" >&2; tail -20 "$out/gpu-diag-$v.log" >&2; }
+    done
+    cat "$out/machine.txt" "$out/gpu-diag-no-gc.md" "$out/gpu-diag-gc.md"
+    return
+  fi
+  timeout 330 "$node" --expose-gc "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --torch "$out/torch.json" --out "$out/gpu-measure.json" --backend webgpu \
     > "$out/gpu-results.md" 2> "$out/gpu-measure.log" || { echo "gpu-check: gpu-measure failed:" >&2; tail -20 "$out/gpu-measure.log" >&2; }
   cat "$out/machine.txt" "$out/gpu-results.md"
 }
 
 selftest() {
   local node; node=$(command -v node)
-  XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp} "$node" "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --small --backend auto
+  XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp} "$node" --expose-gc "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --small --backend auto
 }
 
 case "${1:-}" in
@@ -91,5 +105,5 @@ case "${1:-}" in
   run) shift; run "$@" ;;
   diag) shift; MLSYS_GPU_DIAG=1 run "$@" ;;
   selftest) selftest ;;
-  *) sed -n '2,22p' "$0"; exit 2 ;;
+  *) sed -n '2,23p' "$0"; exit 2 ;;
 esac

@@ -3,10 +3,13 @@
 // metrics on the trusted side), without the rest of the engine: it runs where only Node and the
 // webgpu package are present (a GPU node; see gpu-check.sh, which bundles it with esbuild).
 //
-//   node gpu-measure.mjs --ref <folder with the reference's .wgsl files> [--torch torch.json]
-//                        [--out results.json] [--small] [--diag] [--backend webgpu|auto|webgpu-fallback]
+//   node --expose-gc gpu-measure.mjs --ref <folder with the reference's .wgsl files> [--torch torch.json]
+//                        [--out results.json] [--small] [--diag] [--no-gc] [--backend webgpu|auto|webgpu-fallback]
 //
-// Prints the table of docs/gpu-results.md (markdown) and writes every figure as JSON.
+// Prints the table of docs/gpu-results.md (markdown) and writes every figure as JSON. As the
+// harness's driver does, a full garbage collection runs before every call's prepare (it releases
+// the GPU objects of earlier calls that only the collector frees, such as bind groups); --no-gc
+// leaves it out, as the runs of 2026-11-26 did (docs/gpu-results.md).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs as parseCliArgs } from 'node:util';
@@ -25,6 +28,8 @@ interface Args {
   out: string | null;
   small: boolean;
   diag: boolean;
+  /** Collect garbage before every call's prepare (the driver's way); false with --no-gc. */
+  gc: boolean;
   backend: string;
 }
 
@@ -32,10 +37,20 @@ function parseArgs(argv: string[]): Args {
   const { values: v } = parseCliArgs({
     args: argv,
     strict: true,
-    options: { ref: { type: 'string' }, torch: { type: 'string' }, out: { type: 'string' }, small: { type: 'boolean' }, diag: { type: 'boolean' }, backend: { type: 'string' } },
+    options: {
+      ref: { type: 'string' },
+      torch: { type: 'string' },
+      out: { type: 'string' },
+      small: { type: 'boolean' },
+      diag: { type: 'boolean' },
+      'no-gc': { type: 'boolean' },
+      backend: { type: 'string' },
+    },
   });
   if (!v.ref) throw new Error('--ref <folder of the reference kernels> is required');
-  return { ref: v.ref, torch: v.torch ?? null, out: v.out ?? null, small: v.small ?? false, diag: v.diag ?? false, backend: v.backend ?? 'webgpu' };
+  const gc = !v['no-gc'];
+  if (gc && typeof (globalThis as { gc?: unknown }).gc !== 'function') throw new Error('run node with --expose-gc (a collection runs before every call, as in the harness), or pass --no-gc');
+  return { ref: v.ref, torch: v.torch ?? null, out: v.out ?? null, small: v.small ?? false, diag: v.diag ?? false, gc, backend: v.backend ?? 'webgpu' };
 }
 
 interface Case {
@@ -155,6 +170,7 @@ async function main(): Promise<void> {
       const tStart = performance.now();
       for (let i = 0; i < 60; i++) {
         const item = pool[i % pool.length]!;
+        if (args.gc) (globalThis as { gc?: () => void }).gc!();
         const a = await ct.prepare(item.inputs, ctx);
         const outputs = await ct.invoke(sub, a, ctx);
         const ms = outputs[DEVICE_DURATION_KEY] as number;
@@ -181,14 +197,14 @@ async function main(): Promise<void> {
 
   const torch = args.torch ? (JSON.parse(readFileSync(args.torch, 'utf8')) as Record<string, number>) : null;
   const device = setup.device;
-  const result = { date: new Date().toISOString(), device, torch, rows };
+  const result = { date: new Date().toISOString(), device, torch, gcBeforeEachCall: args.gc, rows };
   if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(table(result));
   process.exit(0);
 }
 
 /** The markdown of docs/gpu-results.md for one sitting. */
-function table(r: { date: string; device: Record<string, unknown>; torch: Record<string, number> | null; rows: Row[] }): string {
+function table(r: { date: string; device: Record<string, unknown>; torch: Record<string, number> | null; gcBeforeEachCall: boolean; rows: Row[] }): string {
   const f = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
   const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : `${(100 * x).toFixed(0)}%`);
   const dev = r.device;
@@ -196,6 +212,7 @@ function table(r: { date: string; device: Record<string, unknown>; torch: Record
   lines.push(`### ${String(dev.adapter)} (${String(dev.vendor)}, ${String(dev.description)}), ${r.date.slice(0, 10)}`);
   lines.push('');
   const copy = r.rows.find((x) => x.metrics.copy_gbps)?.metrics;
+  lines.push(`Garbage collected before every call (as the harness does): ${r.gcBeforeEachCall ? 'yes' : 'no (--no-gc)'}.`);
   lines.push(`Measured limits: copy ${f(copy?.copy_gbps, 0)} GB/s (read + write), FMA ${f((copy?.fma_gflops ?? NaN) / 1000, 1)} TFLOP/s fp32.`);
   if (r.torch) lines.push(`PyTorch on the same card: cuBLAS fp32 SGEMM 4096³ (TF32 off) ${f(r.torch.sgemm_4096_tflops, 1)} TFLOP/s, device copy ${f(r.torch.copy_gbps, 0)} GB/s.`);
   lines.push('');
