@@ -71,13 +71,15 @@ describe('a correct submission written differently', () => {
 describe('timing starts in a fresh process', () => {
   it("so that what the correctness cases left in the submission's process does not slow its timed rounds", async () => {
     // The fixture slows down for good once it has seen inputs of two shapes (the cases have
-    // several; the timed case has one): timed in the process that ran the cases it would run at
-    // a small fraction of the reference's speed.
-    const o = await run('p2', path.join(FIXTURES, 'p2-history'), { mode: 'grade', tasks: ['linearAttention'], measure: { ...DEFAULT_MEASURE, budgetMs: 800 } });
+    // several; the timed case has one): timed in the process that ran the cases, each call would
+    // take 200 ms more than the reference's (about 15 ms here), a speedup near 0.07. Timed in a
+    // fresh process it is the reference's code: about 1, and no lower than 0.39 seen on a busy
+    // 2-core machine.
+    const o = await run('p2', path.join(FIXTURES, 'p2-history'), { mode: 'grade', tasks: ['linearAttention'], measure: { ...DEFAULT_MEASURE, budgetMs: 2000 } });
     expect(o.run.cases.filter((c) => c.status !== 'passed').map((c) => c.id)).toEqual([]);
     expect(new Set(o.run.cases.map((c) => JSON.stringify(c.params))).size).toBeGreaterThan(1);
     const sp = o.run.perf_tasks.find((p) => p.task === 'linearAttention')!.speedup_vs_reference!;
-    expect(sp).toBeGreaterThan(0.5); // the same code as the reference's: about 1
+    expect(sp).toBeGreaterThan(0.25);
   });
 });
 
