@@ -215,9 +215,10 @@ export class RankCore {
     this.arenaI32 = g.arenas.map((a) => new Int32Array(a));
     this.myArena = g.arenas[rank]!;
     this.arena = new Arena(g.arenaBytes);
-    // The scratch follows the arena in the rank's memory; nothing the submission gets lies there.
+    // The scratch follows the arena (a multiple of 64 bytes) in the rank's memory; nothing the
+    // submission gets lies there.
     const mem = g.arenaMemories?.[rank];
-    this.reducer = mem ? new WasmReducer(mem, (g.arenaBytes + 63) & ~63, SCRATCH_BYTES) : null;
+    this.reducer = mem ? new WasmReducer(mem, g.arenaBytes, SCRATCH_BYTES) : null;
     this.sendQ = [];
     this.recvQ = [];
     this.wpos = new Int32Array(g.size);
