@@ -2,18 +2,21 @@
 # Every measurement that needs the course's GPU node, in one go (a GPU node's time is scarce):
 #   - Project 3's GPU targets (projects/p3/scripts/gpu-check.sh run): the reference kernels on
 #     the GPU, tfjs-webgpu, same-card PyTorch baselines;
-#   - Project 1's transport target (projects/p1/scripts/transport-check.sh run): the reference
-#     all-reduce's busbw against the copy bandwidth between threads, on the node's many cores;
+#   - Project 3's memory-bound cases again, one case per fresh process, the reference beside
+#     candidate kernels (projects/p3/scripts/gpu-check.sh fresh);
 #   - Project 3's diagnostic (projects/p3/scripts/gpu-check.sh diag): the same memory-bound work in
-#     alternation, without and with a garbage collection before every call (docs/gpu-results.md).
+#     alternation, without and with a garbage collection before every call (docs/gpu-results.md);
+#   - Project 1's transport target (projects/p1/scripts/transport-check.sh run): the reference
+#     all-reduce's busbw against the copy bandwidth between threads, on the node's many cores.
 # Prepare both kits on a development machine first (after `npm ci`):
 #   projects/p3/scripts/gpu-check.sh prepare && projects/p1/scripts/transport-check.sh prepare
 # then, on the GPU node, from the repository root with .scratch/gpu-check and .scratch/p1-transport
 # copied there:
 #   scripts/gpu-node-check.sh OUT
 # OUT receives p3's machine.txt, torch.json, torch.log, gpu-measure.json, gpu-measure.log,
-# gpu-results.md, p1's p1-transport.json and p1-transport.md, and p3's diagnostic
-# gpu-diag-{no-gc,gc}.{json,md,log} (fourteen files).
+# gpu-results.md, gpu-fresh.{md,json} with fresh/ (one JSON and log per case), p3's diagnostic
+# gpu-diag-{no-gc,gc}.{json,md,log}, and p1's p1-transport.json and p1-transport.md.
+# The steps run in that order, most needed first: OUT keeps what finished if time runs out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/gpu-node-check.sh OUT}
@@ -21,6 +24,10 @@ mkdir -p "$out"
 start=$(date +%s)
 bash projects/p3/scripts/gpu-check.sh run "$out"
 echo "== p3 done after $(( $(date +%s) - start )) s"
+bash projects/p3/scripts/gpu-check.sh fresh "$out"
+echo "== p3 fresh done after $(( $(date +%s) - start )) s"
+bash projects/p3/scripts/gpu-check.sh diag "$out"
+echo "== p3 diag done after $(( $(date +%s) - start )) s"
 if [ -d .scratch/p1-transport ]; then
   tmp=$(mktemp -d)
   NODE=$(command -v node || echo /tmp/mlsys-node) timeout 150 bash projects/p1/scripts/transport-check.sh run "$tmp" > "$tmp/stdout.txt" 2>&1
@@ -29,6 +36,4 @@ if [ -d .scratch/p1-transport ]; then
   cat "$tmp/p1-transport.md" "$tmp/stdout.txt" "$tmp/p1-transport.log" > "$out/p1-transport.md" 2>/dev/null
   cat "$tmp/p1-transport.md" 2>/dev/null || tail -30 "$tmp/stdout.txt"
 fi
-echo "== p1 done after $(( $(date +%s) - start )) s"
-bash projects/p3/scripts/gpu-check.sh diag "$out"
 echo "== all done after $(( $(date +%s) - start )) s"

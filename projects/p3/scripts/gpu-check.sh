@@ -19,6 +19,9 @@
 #                                                 # times in alternation (gpu-measure --diag), once
 #                                                 # without and once with a collection before every
 #                                                 # call, each in a fresh process; no PyTorch
+#   projects/p3/scripts/gpu-check.sh fresh [OUT]  # on the GPU node: the memory-bound cases, the reference
+#                                                 # beside candidate kernels (candidates/), one case per
+#                                                 # fresh process; writes OUT/gpu-fresh.{md,json}
 #   projects/p3/scripts/gpu-check.sh selftest     # on the development machine: runs the bundle on the
 #                                                 # CPU Vulkan driver at small sizes (checks the kit)
 set -euo pipefail
@@ -34,6 +37,7 @@ prepare() {
   cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$KIT/node_modules/webgpu/"
   cp node_modules/webgpu/dist/linux-x64/dawn.node "$KIT/node_modules/webgpu/dist/linux-x64/"
   cp reference/p3/*.wgsl "$KIT/ref/"
+  cp projects/p3/scripts/candidates/*.wgsl "$KIT/ref/"   # measured beside the reference by `fresh`
   cp projects/p3/scripts/torch_baselines.py "$KIT/"
   xz -T0 -6 -c "$(command -v node)" > "$KIT/node.xz"
   # The Vulkan loader and the GL libraries the NVIDIA driver's Vulkan ICD links against, for amd64.
@@ -75,6 +79,21 @@ run() {
   export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
   local node; node=$(node_bin)
   { nvidia-smi || true; echo "VK_DRIVER_FILES=${icd:-none}"; "$node" --version; } > "$out/machine.txt" 2>&1
+  if [ "${MLSYS_GPU_FRESH:-}" = 1 ]; then
+    # One case per process: nothing else has run in the process that times it.
+    local n i files=()
+    n=$("$node" "$KIT/gpu-measure.mjs" --fresh --list ${MLSYS_GPU_SMALL:+--small})
+    mkdir -p "$out/fresh"
+    for ((i = 0; i < n; i++)); do
+      timeout 60 "$node" --expose-gc "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --fresh --only "$i" ${MLSYS_GPU_SMALL:+--small} --out "$out/fresh/$i.json" --backend "${MLSYS_GPU_BACKEND:-webgpu}" \
+        > /dev/null 2> "$out/fresh/$i.log" || { echo "gpu-check: fresh case $i failed:" >&2; tail -5 "$out/fresh/$i.log" >&2; }
+      [ -f "$out/fresh/$i.json" ] && files+=("$out/fresh/$i.json")
+      tail -1 "$out/fresh/$i.log"
+    done
+    [ ${#files[@]} -gt 0 ] && "$node" "$KIT/gpu-measure.mjs" --merge "${files[@]}" --out "$out/gpu-fresh.json" > "$out/gpu-fresh.md"
+    cat "$out/gpu-fresh.md" 2>/dev/null
+    return
+  fi
   [ "${MLSYS_GPU_DIAG:-}" = 1 ] || PYTHONUNBUFFERED=1 timeout 150 python3 "$KIT/torch_baselines.py" > "$out/torch.json" 2> "$out/torch.log" || echo '{"errors":{"run":"torch_baselines.py failed, see torch.log"}}' > "$out/torch.json"
   if [ "${MLSYS_GPU_DIAG:-}" = 1 ]; then
     # The same work in alternation, twice, each in a fresh process: without the collection before
@@ -104,6 +123,7 @@ case "${1:-}" in
   prepare) prepare ;;
   run) shift; run "$@" ;;
   diag) shift; MLSYS_GPU_DIAG=1 run "$@" ;;
+  fresh) shift; MLSYS_GPU_FRESH=1 run "$@" ;;
   selftest) selftest ;;
-  *) sed -n '2,23p' "$0"; exit 2 ;;
+  *) sed -n '2,26p' "$0"; exit 2 ;;
 esac

@@ -4,9 +4,14 @@
 // webgpu package are present (a GPU node; see gpu-check.sh, which bundles it with esbuild).
 //
 //   node --expose-gc gpu-measure.mjs --ref <folder with the reference's .wgsl files> [--torch torch.json]
-//                        [--out results.json] [--small] [--diag] [--no-gc] [--backend webgpu|auto|webgpu-fallback]
+//                        [--out results.json] [--small] [--diag | --fresh] [--only I] [--list] [--no-gc]
+//                        [--backend webgpu|auto|webgpu-fallback]
+//   node gpu-measure.mjs --merge a.json b.json ... [--out merged.json]
 //
-// Prints the table of docs/gpu-results.md (markdown) and writes every figure as JSON. As the
+// Prints the table of docs/gpu-results.md (markdown) and writes every figure as JSON.
+// --fresh: the memory-bound cases, the reference beside candidate kernels (./candidates/), meant
+// to be run one case per process (--list prints how many, --only I runs case I) so that no case is
+// timed in a process that has run anything else; --merge makes one table of their JSON files. As the
 // harness's driver does, a full garbage collection runs before every call's prepare (it releases
 // the GPU objects of earlier calls that only the collector frees, such as bind groups); --no-gc
 // leaves it out, as the runs of 2026-11-26 did (docs/gpu-results.md).
@@ -28,29 +33,59 @@ interface Args {
   out: string | null;
   small: boolean;
   diag: boolean;
+  fresh: boolean;
+  /** Run only the case with this index in the chosen set. */
+  only: number | null;
+  list: boolean;
+  /** JSON files of earlier runs to print as one table (nothing is measured). */
+  merge: string[];
   /** Collect garbage before every call's prepare (the driver's way); false with --no-gc. */
   gc: boolean;
   backend: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const { values: v } = parseCliArgs({
+  const { values: v, positionals } = parseCliArgs({
     args: argv,
     strict: true,
+    allowPositionals: true,
     options: {
       ref: { type: 'string' },
       torch: { type: 'string' },
       out: { type: 'string' },
       small: { type: 'boolean' },
       diag: { type: 'boolean' },
+      fresh: { type: 'boolean' },
+      only: { type: 'string' },
+      list: { type: 'boolean' },
+      merge: { type: 'boolean' },
       'no-gc': { type: 'boolean' },
       backend: { type: 'string' },
     },
   });
-  if (!v.ref) throw new Error('--ref <folder of the reference kernels> is required');
+  const merge = v.merge ? positionals : [];
+  if (v.merge && !merge.length) throw new Error('--merge needs the JSON files to merge');
+  if (!v.merge && positionals.length) throw new Error(`unexpected arguments: ${positionals.join(' ')}`);
+  if (!v.ref && !v.merge && !v.list) throw new Error('--ref <folder of the reference kernels> is required');
+  if (v.diag && v.fresh) throw new Error('--diag and --fresh are two different sets of cases: pass one');
+  const only = v.only === undefined ? null : Number(v.only);
+  if (only !== null && !(Number.isInteger(only) && only >= 0)) throw new Error(`--only takes a case's index (0, 1, ...), got '${v.only}'`);
   const gc = !v['no-gc'];
-  if (gc && typeof (globalThis as { gc?: unknown }).gc !== 'function') throw new Error('run node with --expose-gc (a collection runs before every call, as in the harness), or pass --no-gc');
-  return { ref: v.ref, torch: v.torch ?? null, out: v.out ?? null, small: v.small ?? false, diag: v.diag ?? false, gc, backend: v.backend ?? 'webgpu' };
+  if (gc && !v.merge && !v.list && typeof (globalThis as { gc?: unknown }).gc !== 'function')
+    throw new Error('run node with --expose-gc (a collection runs before every call, as in the harness), or pass --no-gc');
+  return {
+    ref: v.ref ?? '',
+    torch: v.torch ?? null,
+    out: v.out ?? null,
+    small: v.small ?? false,
+    diag: v.diag ?? false,
+    fresh: v.fresh ?? false,
+    only,
+    list: v.list ?? false,
+    merge,
+    gc,
+    backend: v.backend ?? 'webgpu',
+  };
 }
 
 interface Case {
@@ -94,6 +129,53 @@ function diagCases(small: boolean): Case[] {
     out.push({ task: 'reduce_sum', label: `reduce_sum ${JSON.stringify(rowsD)}`, dims: rowsD, impl: `${impl} (#${out.length + 1})`, launch });
   for (let i = 0; i < 3; i++) out.push({ task: 'softmax', label: `softmax ${JSON.stringify(rowsD)}`, dims: rowsD, impl: `reference (#${out.length + 1})` });
   for (let i = 0; i < 2; i++) out.push({ task: 'reduce_sum', label: `reduce_sum ${JSON.stringify(vecD)}`, dims: vecD, impl: `reference (#${out.length + 1})` });
+  return out;
+}
+
+/** A single-pass launch of a candidate kernel (./candidates/, copied beside the reference's files). */
+function candidate(file: string, overrides: object = {}, workgroups?: (s: Record<string, number>, d: { maxComputeWorkgroupsPerDimension: number }) => number[]): object {
+  const perRow = ({ rows }: Record<string, number>, d: { maxComputeWorkgroupsPerDimension: number }) => {
+    const x = Math.min(rows!, d.maxComputeWorkgroupsPerDimension);
+    return [x, Math.ceil(rows! / x)];
+  };
+  return { file, overrides, workgroups: workgroups ?? perRow };
+}
+
+/**
+ * --fresh: the memory-bound cases of the main set, each reference beside candidate kernels on
+ * the same inputs. Run one case per process (gpu-check.sh fresh does).
+ */
+function freshCases(small: boolean): Case[] {
+  const s = (big: number, little: number) => (small ? little : big);
+  const rows = (r: number, c: number) => ({ rows: r, cols: c });
+  const wide = (sz: Record<string, number>, d: { maxComputeInvocationsPerWorkgroup?: number }) => ({ WG: sz.cols! > 8192 && (d.maxComputeInvocationsPerWorkgroup ?? 256) >= 1024 ? 1024 : 256 });
+  const t64 = ({ rows: r, cols: c }: Record<string, number>) => [Math.ceil(c! / 64), Math.ceil(r! / 64)];
+  const out: Case[] = [];
+  const add = (task: string, d: Dims, impls: [string, unknown][]) => {
+    for (const [impl, launch] of impls) out.push({ task, label: `${task} ${JSON.stringify(d)}`, dims: d, impl, launch });
+  };
+  const softmaxes: [string, unknown][] = [
+    ['reference', undefined],
+    ['candidate softmax_v4', candidate('softmax_v4.wgsl', { WG: 256 })],
+    ['candidate softmax_sg', candidate('softmax_sg.wgsl', wide)],
+  ];
+  add('softmax', rows(s(16384, 256), 4096), softmaxes);
+  add('softmax', rows(s(2048, 8), 32768), softmaxes);
+  add('layernorm', { ...rows(s(16384, 256), 4096), eps: 1e-5 }, [
+    ['reference', undefined],
+    ['candidate layernorm_sg', candidate('layernorm_sg.wgsl', { WG: 256 })],
+  ]);
+  add('reduce_sum', rows(1, s(67108864, 1 << 20)), [
+    ['reference', undefined],
+    ['reference, MAXG 8192', reduceWith(8192, 8192)],
+    ['reference, CHUNK 4096, MAXG 16384', reduceWith(4096, 16384)],
+  ]);
+  add('reduce_sum', rows(s(16384, 256), 4096), [['reference', undefined]]);
+  for (const d of [rows(s(8192, 512), s(8192, 512)), rows(s(8191, 511), s(8193, 513))])
+    add('transpose', d, [
+      ['reference', undefined],
+      ['candidate transpose_t64', candidate('transpose_t64.wgsl', {}, t64)],
+    ]);
   return out;
 }
 
@@ -149,11 +231,19 @@ const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.merge.length) return merge(args);
+  const all = args.diag ? diagCases(args.small) : args.fresh ? freshCases(args.small) : cases(args.small);
+  if (args.list) {
+    process.stdout.write(`${all.length}\n`);
+    return;
+  }
+  if (args.only !== null && args.only >= all.length) throw new Error(`--only ${args.only}: this set has ${all.length} cases (0 to ${all.length - 1})`);
+  const chosen = args.only === null ? all : [all[args.only]!];
   const setup = await child.setup!({ backend: args.backend });
   const t0 = performance.now();
   const ctx: ChildContext = { rt: null as never, resources: setup.resources, submissionDir: path.resolve(args.ref), nowMs: () => performance.now() - t0 };
   const rows: Row[] = [];
-  for (const c of args.diag ? diagCases(args.small) : cases(args.small)) {
+  for (const c of chosen) {
     const id = c.task;
     const task = project.tasks.find((t) => t.id === id)!;
     const ct = child.tasks[id]!;
@@ -197,14 +287,31 @@ async function main(): Promise<void> {
 
   const torch = args.torch ? (JSON.parse(readFileSync(args.torch, 'utf8')) as Record<string, number>) : null;
   const device = setup.device;
-  const result = { date: new Date().toISOString(), device, torch, gcBeforeEachCall: args.gc, rows };
+  const result: Result = { date: new Date().toISOString(), device, torch, gcBeforeEachCall: args.gc, rows };
   if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(table(result));
   process.exit(0);
 }
 
+interface Result {
+  date: string;
+  device: Record<string, unknown>;
+  torch: Record<string, number> | null;
+  gcBeforeEachCall: boolean;
+  rows: Row[];
+}
+
+/** --merge: one table (and one JSON) of several runs' rows, e.g. one case per process. */
+function merge(args: Args): void {
+  const parts = args.merge.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Result);
+  const first = parts[0]!;
+  const result: Result = { ...first, gcBeforeEachCall: parts.every((p) => p.gcBeforeEachCall), rows: parts.flatMap((p) => p.rows) };
+  if (args.out) writeFileSync(args.out, JSON.stringify({ ...result, mergedFrom: args.merge.map((f) => path.basename(f)) }, null, 2) + '\n');
+  process.stdout.write(table(result));
+}
+
 /** The markdown of docs/gpu-results.md for one sitting. */
-function table(r: { date: string; device: Record<string, unknown>; torch: Record<string, number> | null; gcBeforeEachCall: boolean; rows: Row[] }): string {
+function table(r: Result): string {
   const f = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
   const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : `${(100 * x).toFixed(0)}%`);
   const dev = r.device;
@@ -212,8 +319,11 @@ function table(r: { date: string; device: Record<string, unknown>; torch: Record
   lines.push(`### ${String(dev.adapter)} (${String(dev.vendor)}, ${String(dev.description)}), ${r.date.slice(0, 10)}`);
   lines.push('');
   const copy = r.rows.find((x) => x.metrics.copy_gbps)?.metrics;
+  // Merged runs (one case per process) each measured the copy bandwidth in their own process.
+  const copies = r.rows.map((x) => x.metrics.copy_gbps).filter((x): x is number => Number.isFinite(x));
   lines.push(`Garbage collected before every call (as the harness does): ${r.gcBeforeEachCall ? 'yes' : 'no (--no-gc)'}.`);
-  lines.push(`Measured limits: copy ${f(copy?.copy_gbps, 0)} GB/s (read + write), FMA ${f((copy?.fma_gflops ?? NaN) / 1000, 1)} TFLOP/s fp32.`);
+  const copyText = copies.length > 1 && Math.max(...copies) > Math.min(...copies) ? `${f(Math.min(...copies), 0)}–${f(Math.max(...copies), 0)} GB/s (each row's own process)` : `${f(copy?.copy_gbps, 0)} GB/s`;
+  lines.push(`Measured limits: copy ${copyText} (read + write), FMA ${f((copy?.fma_gflops ?? NaN) / 1000, 1)} TFLOP/s fp32.`);
   if (r.torch) lines.push(`PyTorch on the same card: cuBLAS fp32 SGEMM 4096³ (TF32 off) ${f(r.torch.sgemm_4096_tflops, 1)} TFLOP/s, device copy ${f(r.torch.copy_gbps, 0)} GB/s.`);
   lines.push('');
   lines.push('| kernel | case | implementation | ms, median (min–max) | TFLOP/s | GB/s | roofline | target | result |');
@@ -226,7 +336,8 @@ function table(r: { date: string; device: Record<string, unknown>; torch: Record
     const m = x.metrics;
     let target = '';
     let verdict = '';
-    const ours = x.impl.startsWith('reference');
+    // The targets are the reference's; candidates are shown against them too.
+    const ours = x.impl.startsWith('reference') || x.impl.startsWith('candidate');
     const big = /\b(4096|8192)\^3/.exec(x.label)?.[1];
     if (x.task === 'matmul' && ours && big) {
       target = big === '4096' ? '≥ 60% of cuBLAS fp32' : 'vs cuBLAS fp32 8192³';
