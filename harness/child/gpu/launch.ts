@@ -79,13 +79,17 @@ export interface RunResult {
   clock: 'gpu-timestamp' | 'host';
 }
 
-// Arithmetic alone for about a millisecond on a large GPU, run in the same submission right
-// before every timed pass (its time is not counted: the pass's first timestamp follows it; on an
-// H100 the matmul's times did not move). A GPU that sat idle while the harness checked the last
-// result may lower its clocks, and a kernel of a fraction of a millisecond measured from idle runs
-// at whatever clock it finds; with this, every implementation is timed at the clock a busy GPU
-// holds, as back-to-back benchmarks are. (On an H100 it changed one memory-bound kernel's time
-// and no other: docs/gpu-results.md.)
+// Arithmetic run in the same submission right before every timed pass (its time is not counted:
+// the pass's first timestamp follows it), for about WARM_TARGET_MS. Between two timed runs the
+// harness checks the last result on the CPU, so the GPU is busy a small part of the time, and an
+// NVIDIA driver then lowers the SM clock to its idle value (345 MHz on an H200, from 1980) within
+// a few seconds: measured on an H200 with nvidia-smi, 2026-11-27, every kernel after the first few
+// seconds of a process ran at the idle clock, memory-bound ones 2-4x slower. A warm-up of about a
+// millisecond did not prevent it; about 30 ms before every run kept the clock at 1980 MHz for the
+// whole process (docs/gpu-results.md). So every implementation is timed at the clock a busy GPU
+// holds, as back-to-back benchmarks are. The warm-up's own length is timed too (two more
+// timestamps), and the number of its dispatches is set from it for the next run, so it lasts
+// about WARM_TARGET_MS on any GPU and at any clock.
 const WARM_WGSL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(256)
@@ -95,7 +99,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (a.x == 12345.0) { y[0] = a.y; }
 }
 `;
+/** Workgroups of one warm-up dispatch: about 1.5 ms on an H100 or H200 at full clock. */
 const WARM_GROUPS = 8192;
+const WARM_TARGET_MS = 30;
+const WARM_MAX_DISPATCHES = 64;
+
+/** How many warm-up dispatches last about WARM_TARGET_MS, from the last warm-up's length. */
+export function warmDispatches(lastDispatches: number, lastMs: number): number {
+  if (!(lastMs > 0) || !Number.isFinite(lastMs)) return lastDispatches;
+  const each = lastMs / lastDispatches;
+  return Math.max(1, Math.min(WARM_MAX_DISPATCHES, Math.ceil(WARM_TARGET_MS / each)));
+}
 
 const POISON_WGSL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> y: array<u32>;
@@ -173,6 +187,8 @@ export class GpuRunner {
   private staging: GPUBuffer | null = null;
   private poisonGroups = new WeakMap<GPUBuffer, GPUBindGroup>();
   private warm: { pipeline: GPUComputePipeline; group: GPUBindGroup } | null = null;
+  /** Warm-up dispatches for the next timed run (see WARM_TARGET_MS). */
+  private warmCount = 1;
   private warmBuffer: GPUBuffer | null = null;
 
   private constructor(readonly h: GpuHandle) {}
@@ -196,9 +212,10 @@ export class GpuRunner {
     const err = await d.popErrorScope();
     if (err) throw new Error(`internal: the harness's own kernels do not compile here: ${err.message}`);
     if (h.timestamps) {
-      r.querySet = d.createQuerySet({ type: 'timestamp', count: 2, label: 'mlsys-timestamps' });
-      r.queryResolve = d.createBuffer({ size: 16, usage: 0x200 /* QUERY_RESOLVE */ | 0x4, label: 'mlsys-ts-resolve' });
-      r.queryRead = d.createBuffer({ size: 16, usage: 0x1 /* MAP_READ */ | 0x8, label: 'mlsys-ts-read' });
+      // 0, 1: the timed pass; 2, 3: the warm-up before it.
+      r.querySet = d.createQuerySet({ type: 'timestamp', count: 4, label: 'mlsys-timestamps' });
+      r.queryResolve = d.createBuffer({ size: 32, usage: 0x200 /* QUERY_RESOLVE */ | 0x4, label: 'mlsys-ts-resolve' });
+      r.queryRead = d.createBuffer({ size: 32, usage: 0x1 /* MAP_READ */ | 0x8, label: 'mlsys-ts-read' });
     }
     return r;
   }
@@ -276,11 +293,15 @@ export class GpuRunner {
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const enc = device.createCommandEncoder({ label: o.what });
+    const warmCount = this.warmCount;
     if (this.warm) {
-      const w = enc.beginComputePass({ label: 'mlsys-warm' });
+      const w = enc.beginComputePass({
+        label: 'mlsys-warm',
+        ...(this.querySet ? { timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2, endOfPassWriteIndex: 3 } } : {}),
+      });
       w.setPipeline(this.warm.pipeline);
       w.setBindGroup(0, this.warm.group);
-      w.dispatchWorkgroups(WARM_GROUPS);
+      for (let i = 0; i < warmCount; i++) w.dispatchWorkgroups(WARM_GROUPS);
       w.end();
     }
     const pass = enc.beginComputePass({
@@ -294,8 +315,9 @@ export class GpuRunner {
     }
     pass.end();
     if (this.querySet) {
-      enc.resolveQuerySet(this.querySet, 0, 2, this.queryResolve!, 0);
-      enc.copyBufferToBuffer(this.queryResolve!, 0, this.queryRead!, 0, 16);
+      const n = this.warm ? 4 : 2;
+      enc.resolveQuerySet(this.querySet, 0, n, this.queryResolve!, 0);
+      enc.copyBufferToBuffer(this.queryResolve!, 0, this.queryRead!, 0, 8 * n);
     }
     const t0 = performance.now();
     device.queue.submit([enc.finish()]);
@@ -311,8 +333,11 @@ export class GpuRunner {
     const host = performance.now() - t0;
     const t = new BigUint64Array(this.queryRead!.getMappedRange().slice(0));
     this.queryRead!.unmap();
+    const warmMs = this.warm && t[3]! > t[2]! ? Number(t[3]! - t[2]!) / 1e6 : 0;
+    if (warmMs) this.warmCount = warmDispatches(warmCount, warmMs);
     const ns = Number(t[1]! - t[0]!);
-    if (!(t[1]! > t[0]!) || !Number.isFinite(ns)) return { ms: host, clock: 'host' };
+    // Without the pass's timestamps, the host's time less the warm-up's (when it was timed).
+    if (!(t[1]! > t[0]!) || !Number.isFinite(ns)) return { ms: Math.max(0, host - warmMs), clock: 'host' };
     const late = takeUncapturedErrors(this.h);
     if (late.length) throw new KernelError(`${o.what}: ${shortGpuMessage(late[0]!)}`);
     return { ms: ns / 1e6, clock: 'gpu-timestamp' };

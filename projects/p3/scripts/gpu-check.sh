@@ -101,12 +101,15 @@ run() {
     # memory-bound kernels slow down in the first and not in the second, what piled up were GPU
     # objects that only the garbage collector releases.
     local v
-    for v in no-gc gc; do
-      local flag=(); [ "$v" = no-gc ] && flag=(--no-gc)
+    # MLSYS_GPU_DIAG_VARIANTS picks others: gc-prewarm keeps the GPU busy (~20 ms) before every call.
+    for v in ${MLSYS_GPU_DIAG_VARIANTS:-no-gc gc}; do
+      local flag=()
+      case $v in no-gc) flag=(--no-gc) ;; gc-prewarm) flag=(--prewarm-ms 20) ;; esac
       timeout 160 "$node" --expose-gc "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --diag "${flag[@]}" --out "$out/gpu-diag-$v.json" --backend webgpu \
         > "$out/gpu-diag-$v.md" 2> "$out/gpu-diag-$v.log" || { echo "gpu-check: gpu-measure --diag ${flag[*]} failed:" >&2; tail -20 "$out/gpu-diag-$v.log" >&2; }
     done
-    cat "$out/machine.txt" "$out/gpu-diag-no-gc.md" "$out/gpu-diag-gc.md"
+    cat "$out/machine.txt"
+    for v in ${MLSYS_GPU_DIAG_VARIANTS:-no-gc gc}; do cat "$out/gpu-diag-$v.md" 2>/dev/null || true; done
     return
   fi
   timeout 330 "$node" --expose-gc "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --torch "$out/torch.json" --out "$out/gpu-measure.json" --backend webgpu \

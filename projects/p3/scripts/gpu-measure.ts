@@ -41,6 +41,8 @@ interface Args {
   merge: string[];
   /** Collect garbage before every call's prepare (the driver's way); false with --no-gc. */
   gc: boolean;
+  /** Keep the GPU busy for about this long (arithmetic) before every call: a clock experiment. */
+  prewarmMs: number;
   backend: string;
 }
 
@@ -60,6 +62,7 @@ function parseArgs(argv: string[]): Args {
       list: { type: 'boolean' },
       merge: { type: 'boolean' },
       'no-gc': { type: 'boolean' },
+      'prewarm-ms': { type: 'string' },
       backend: { type: 'string' },
     },
   });
@@ -84,6 +87,7 @@ function parseArgs(argv: string[]): Args {
     list: v.list ?? false,
     merge,
     gc,
+    prewarmMs: Number(v['prewarm-ms'] ?? 0),
     backend: v.backend ?? 'webgpu',
   };
 }
@@ -261,6 +265,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < 60; i++) {
         const item = pool[i % pool.length]!;
         if (args.gc) (globalThis as { gc?: () => void }).gc!();
+        if (args.prewarmMs > 0) await prewarm(setup.resources as { h: { device: GPUDevice } }, args.prewarmMs);
         const a = await ct.prepare(item.inputs, ctx);
         const outputs = await ct.invoke(sub, a, ctx);
         const ms = outputs[DEVICE_DURATION_KEY] as number;
@@ -291,6 +296,35 @@ async function main(): Promise<void> {
   if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(table(result));
   process.exit(0);
+}
+
+// --prewarm-ms: the harness's own warm-up (harness/child/gpu/launch.ts) is about a millisecond of
+// arithmetic; this submits about N of them, unwaited, before every call, to tell whether a GPU that
+// is kept busier keeps its speed (docs/gpu-results.md).
+const PREWARM_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  var a = vec4f(f32(gid.x) * 1e-9);
+  for (var i = 0u; i < 4096u; i++) { a = fma(a, vec4f(0.9999999), vec4f(1e-7)); }
+  if (a.x == 12345.0) { y[0] = a.y; }
+}
+`;
+let prewarmKit: { pipeline: GPUComputePipeline; group: GPUBindGroup } | null = null;
+async function prewarm(r: { h: { device: GPUDevice } }, ms: number): Promise<void> {
+  const d = r.h.device;
+  if (!prewarmKit) {
+    const pipeline = d.createComputePipeline({ layout: 'auto', compute: { module: d.createShaderModule({ code: PREWARM_WGSL }), entryPoint: 'main' } });
+    const buf = d.createBuffer({ size: 16, usage: 0x80 });
+    prewarmKit = { pipeline, group: d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }) };
+  }
+  const enc = d.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(prewarmKit.pipeline);
+  pass.setBindGroup(0, prewarmKit.group);
+  for (let i = 0; i < ms; i++) pass.dispatchWorkgroups(8192);
+  pass.end();
+  d.queue.submit([enc.finish()]);
 }
 
 interface Result {
