@@ -5,6 +5,9 @@
 // with each sum taken by subgroup operations: two workgroup barriers instead of a tree of
 // log2(WG) levels over three arrays. Longer rows read their tail again for each pass.
 // Subgroups are assumed to be runs of consecutive local_invocation_index (as on NVIDIA).
+// Measured on an H100 (2026-11-27, one fresh process per case, twice): 16384 x 4096 in 0.194 ms
+// against the reference's 0.213 (98% and 89% of the copy bandwidth). Not adopted yet: the reference
+// needs a path for devices without subgroups, and the assumption above is not WebGPU's guarantee.
 enable subgroups;
 struct Sizes { rows: u32, cols: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> sizes: Sizes;
