@@ -5,7 +5,8 @@
 #   - Project 3's memory-bound cases again, one case per fresh process, the reference beside
 #     candidate kernels (projects/p3/scripts/gpu-check.sh fresh);
 #   - Project 3's diagnostic (projects/p3/scripts/gpu-check.sh diag): the same memory-bound work in
-#     alternation, without and with a garbage collection before every call (docs/gpu-results.md);
+#     alternation, as the harness times it and with more arithmetic before every call, to check
+#     that the GPU's clock holds for a whole process (docs/gpu-results.md);
 #   - Project 1's transport target (projects/p1/scripts/transport-check.sh run): the reference
 #     all-reduce's busbw against the copy bandwidth between threads, on the node's many cores.
 # Prepare both kits on a development machine first (after `npm ci`):
@@ -15,8 +16,9 @@
 #   scripts/gpu-node-check.sh OUT
 # OUT receives p3's machine.txt, torch.json, torch.log, gpu-measure.json, gpu-measure.log,
 # gpu-results.md, gpu-fresh.{md,json} with fresh/ (one JSON and log per case), p3's diagnostic
-# gpu-diag-{no-gc,gc}.{json,md,log}, and p1's p1-transport.json and p1-transport.md.
+# gpu-diag-{gc,gc-prewarm}.{json,md,log}, and p1's p1-transport.json and p1-transport.md.
 # The steps run in that order, most needed first: OUT keeps what finished if time runs out.
+# At the end OUT/all.tgz holds all of it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/gpu-node-check.sh OUT}
@@ -37,3 +39,5 @@ if [ -d .scratch/p1-transport ]; then
   cat "$tmp/p1-transport.md" 2>/dev/null || tail -30 "$tmp/stdout.txt"
 fi
 echo "== all done after $(( $(date +%s) - start )) s"
+# Everything in one archive too, for a transfer that takes few files.
+tar czf "$out/all.tgz" -C "$out" --exclude=all.tgz . && echo "packed: $out/all.tgz"

@@ -16,9 +16,9 @@
 #                                                 # .debs into /): writes OUT/gpu-results.md (the table),
 #                                                 # gpu-measure.json, torch.json, logs; prints the table
 #   projects/p3/scripts/gpu-check.sh diag [OUT]   # on the GPU node: the same work measured several
-#                                                 # times in alternation (gpu-measure --diag), once
-#                                                 # without and once with a collection before every
-#                                                 # call, each in a fresh process; no PyTorch
+#                                                 # times in alternation (gpu-measure --diag), as the
+#                                                 # harness times and with extra arithmetic before
+#                                                 # every call, each in a fresh process; no PyTorch
 #   projects/p3/scripts/gpu-check.sh fresh [OUT]  # on the GPU node: the memory-bound cases, the reference
 #                                                 # beside candidate kernels (candidates/), one case per
 #                                                 # fresh process; writes OUT/gpu-fresh.{md,json}
@@ -96,20 +96,22 @@ run() {
   fi
   [ "${MLSYS_GPU_DIAG:-}" = 1 ] || PYTHONUNBUFFERED=1 timeout 150 python3 "$KIT/torch_baselines.py" > "$out/torch.json" 2> "$out/torch.log" || echo '{"errors":{"run":"torch_baselines.py failed, see torch.log"}}' > "$out/torch.json"
   if [ "${MLSYS_GPU_DIAG:-}" = 1 ]; then
-    # The same work in alternation, twice, each in a fresh process: without the collection before
-    # every call (as the runs of 2026-11-26), then with it (as the harness's driver does). If the
-    # memory-bound kernels slow down in the first and not in the second, what piled up were GPU
-    # objects that only the garbage collector releases.
+    # The same work in alternation, several times in one process, once per variant, each in a
+    # fresh process: gc is the harness's way (a collection and its ~30 ms warm-up before every
+    # call); gc-prewarm adds ~30 ms more arithmetic before every call; no-gc leaves out the
+    # collection. On 2026-11-27 (before the harness's warm-up was lengthened) the kernels slowed
+    # after a few cases with and without collections, because the GPU's clock fell to idle, and
+    # not with the extra arithmetic (docs/gpu-results.md). Both variants fast now: the harness's
+    # warm-up holds the clock.
     local v
-    # MLSYS_GPU_DIAG_VARIANTS picks others: gc-prewarm keeps the GPU busy (~20 ms) before every call.
-    for v in ${MLSYS_GPU_DIAG_VARIANTS:-no-gc gc}; do
+    for v in ${MLSYS_GPU_DIAG_VARIANTS:-gc gc-prewarm}; do
       local flag=()
       case $v in no-gc) flag=(--no-gc) ;; gc-prewarm) flag=(--prewarm-ms 20) ;; esac
       timeout 160 "$node" --expose-gc "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --diag "${flag[@]}" --out "$out/gpu-diag-$v.json" --backend webgpu \
         > "$out/gpu-diag-$v.md" 2> "$out/gpu-diag-$v.log" || { echo "gpu-check: gpu-measure --diag ${flag[*]} failed:" >&2; tail -20 "$out/gpu-diag-$v.log" >&2; }
     done
     cat "$out/machine.txt"
-    for v in ${MLSYS_GPU_DIAG_VARIANTS:-no-gc gc}; do cat "$out/gpu-diag-$v.md" 2>/dev/null || true; done
+    for v in ${MLSYS_GPU_DIAG_VARIANTS:-gc gc-prewarm}; do cat "$out/gpu-diag-$v.md" 2>/dev/null || true; done
     return
   fi
   timeout 330 "$node" --expose-gc "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --torch "$out/torch.json" --out "$out/gpu-measure.json" --backend webgpu \

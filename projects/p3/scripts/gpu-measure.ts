@@ -287,9 +287,9 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-// --prewarm-ms: the harness's own warm-up (harness/child/gpu/launch.ts) is about a millisecond of
-// arithmetic; this submits about N of them, unwaited, before every call, to tell whether a GPU that
-// is kept busier keeps its speed (docs/gpu-results.md).
+// --prewarm-ms N: N more dispatches of arithmetic (about 1.5 ms each on an H100 or H200), submitted
+// unwaited before every call, besides the harness's own warm-up (harness/child/gpu/launch.ts):
+// to tell whether a GPU kept busier keeps its speed (it did, 2026-11-27: docs/gpu-results.md).
 const PREWARM_WGSL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(256)
