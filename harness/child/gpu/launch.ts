@@ -90,7 +90,7 @@ export interface RunResult {
 // holds, as back-to-back benchmarks are. The warm-up's own length is timed too (two more
 // timestamps), and the number of its dispatches is set from it for the next run, so it lasts
 // about WARM_TARGET_MS on any GPU and at any clock.
-const WARM_WGSL = /* wgsl */ `
+export const WARM_WGSL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -100,7 +100,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 `;
 /** Workgroups of one warm-up dispatch: about 1.5 ms on an H100 or H200 at full clock. */
-const WARM_GROUPS = 8192;
+export const WARM_GROUPS = 8192;
 const WARM_TARGET_MS = 30;
 const WARM_MAX_DISPATCHES = 64;
 

@@ -106,7 +106,7 @@ run() {
     local v
     for v in ${MLSYS_GPU_DIAG_VARIANTS:-gc gc-prewarm}; do
       local flag=()
-      case $v in no-gc) flag=(--no-gc) ;; gc-prewarm) flag=(--prewarm-ms 20) ;; esac
+      case $v in no-gc) flag=(--no-gc) ;; gc-prewarm) flag=(--prewarm 20) ;; esac
       timeout 160 "$node" --expose-gc "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --diag "${flag[@]}" --out "$out/gpu-diag-$v.json" --backend webgpu \
         > "$out/gpu-diag-$v.md" 2> "$out/gpu-diag-$v.log" || { echo "gpu-check: gpu-measure --diag ${flag[*]} failed:" >&2; tail -20 "$out/gpu-diag-$v.log" >&2; }
     done

@@ -4,7 +4,7 @@
 // webgpu package are present (a GPU node; see gpu-check.sh, which bundles it with esbuild).
 //
 //   node --expose-gc gpu-measure.mjs --ref <folder with the reference's .wgsl files> [--torch torch.json]
-//                        [--out results.json] [--small] [--diag | --fresh] [--only I] [--list] [--no-gc]
+//                        [--out results.json] [--small] [--diag | --fresh] [--only I] [--list] [--no-gc] [--prewarm N]
 //                        [--backend webgpu|auto|webgpu-fallback]
 //   node gpu-measure.mjs --merge a.json b.json ... [--out merged.json]
 //
@@ -19,6 +19,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs as parseCliArgs } from 'node:util';
 import { DEVICE_DURATION_KEY, type ChildContext } from '../../../harness/child/api.ts';
+import { WARM_GROUPS, WARM_WGSL } from '../../../harness/child/gpu/launch.ts';
 import { quantile } from '../../../harness/measure/stats.ts';
 import type { Record_ } from '../../../harness/protocol/values.ts';
 import { Rng, seedFrom } from '../../../harness/rng.ts';
@@ -41,8 +42,8 @@ interface Args {
   merge: string[];
   /** Collect garbage before every call's prepare (the driver's way); false with --no-gc. */
   gc: boolean;
-  /** Keep the GPU busy for about this long (arithmetic) before every call: a clock experiment. */
-  prewarmMs: number;
+  /** Dispatches of arithmetic submitted before every call (about 1.5 ms each on an H100): a clock experiment. */
+  prewarm: number;
   backend: string;
 }
 
@@ -62,7 +63,7 @@ function parseArgs(argv: string[]): Args {
       list: { type: 'boolean' },
       merge: { type: 'boolean' },
       'no-gc': { type: 'boolean' },
-      'prewarm-ms': { type: 'string' },
+      prewarm: { type: 'string' },
       backend: { type: 'string' },
     },
   });
@@ -87,7 +88,7 @@ function parseArgs(argv: string[]): Args {
     list: v.list ?? false,
     merge,
     gc,
-    prewarmMs: Number(v['prewarm-ms'] ?? 0),
+    prewarm: Number(v.prewarm ?? 0),
     backend: v.backend ?? 'webgpu',
   };
 }
@@ -254,7 +255,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < 60; i++) {
         const item = pool[i % pool.length]!;
         if (args.gc) (globalThis as { gc?: () => void }).gc!();
-        if (args.prewarmMs > 0) await prewarm(setup.resources as { h: { device: GPUDevice } }, args.prewarmMs);
+        if (args.prewarm > 0) prewarm((setup.resources as { h: { device: GPUDevice } }).h.device, args.prewarm);
         const a = await ct.prepare(item.inputs, ctx);
         const outputs = await ct.invoke(sub, a, ctx);
         const ms = outputs[DEVICE_DURATION_KEY] as number;
@@ -287,31 +288,21 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-// --prewarm-ms N: N more dispatches of arithmetic (about 1.5 ms each on an H100 or H200), submitted
-// unwaited before every call, besides the harness's own warm-up (harness/child/gpu/launch.ts):
-// to tell whether a GPU kept busier keeps its speed (it did, 2026-11-27: docs/gpu-results.md).
-const PREWARM_WGSL = /* wgsl */ `
-@group(0) @binding(0) var<storage, read_write> y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  var a = vec4f(f32(gid.x) * 1e-9);
-  for (var i = 0u; i < 4096u; i++) { a = fma(a, vec4f(0.9999999), vec4f(1e-7)); }
-  if (a.x == 12345.0) { y[0] = a.y; }
-}
-`;
+// --prewarm N: N more dispatches of the harness's warm-up kernel (about 1.5 ms each on an H100 or
+// H200), submitted unwaited before every call, besides the harness's own warm-up: to tell whether
+// a GPU kept busier keeps its speed (it did, 2026-11-27: docs/gpu-results.md).
 let prewarmKit: { pipeline: GPUComputePipeline; group: GPUBindGroup } | null = null;
-async function prewarm(r: { h: { device: GPUDevice } }, ms: number): Promise<void> {
-  const d = r.h.device;
+function prewarm(d: GPUDevice, dispatches: number): void {
   if (!prewarmKit) {
-    const pipeline = d.createComputePipeline({ layout: 'auto', compute: { module: d.createShaderModule({ code: PREWARM_WGSL }), entryPoint: 'main' } });
-    const buf = d.createBuffer({ size: 16, usage: 0x80 });
+    const pipeline = d.createComputePipeline({ layout: 'auto', compute: { module: d.createShaderModule({ code: WARM_WGSL }), entryPoint: 'main' } });
+    const buf = d.createBuffer({ size: 16, usage: 0x80 /* STORAGE */ });
     prewarmKit = { pipeline, group: d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }) };
   }
   const enc = d.createCommandEncoder();
   const pass = enc.beginComputePass();
   pass.setPipeline(prewarmKit.pipeline);
   pass.setBindGroup(0, prewarmKit.group);
-  for (let i = 0; i < ms; i++) pass.dispatchWorkgroups(8192);
+  for (let i = 0; i < dispatches; i++) pass.dispatchWorkgroups(WARM_GROUPS);
   pass.end();
   d.queue.submit([enc.finish()]);
 }
