@@ -74,6 +74,8 @@ function parseArgs(argv: string[]): Args {
   if (v.diag && v.fresh) throw new Error('--diag and --fresh are two different sets of cases: pass one');
   const only = v.only === undefined ? null : Number(v.only);
   if (only !== null && !(Number.isInteger(only) && only >= 0)) throw new Error(`--only takes a case's index (0, 1, ...), got '${v.only}'`);
+  const prewarm = Number(v.prewarm ?? 0);
+  if (!(Number.isInteger(prewarm) && prewarm >= 0)) throw new Error(`--prewarm takes a number of dispatches (0, 1, ...), got '${v.prewarm}'`);
   const gc = !v['no-gc'];
   if (gc && !v.merge && !v.list && typeof (globalThis as { gc?: unknown }).gc !== 'function')
     throw new Error('run node with --expose-gc (a collection runs before every call, as in the harness), or pass --no-gc');
@@ -88,7 +90,7 @@ function parseArgs(argv: string[]): Args {
     list: v.list ?? false,
     merge,
     gc,
-    prewarm: Number(v.prewarm ?? 0),
+    prewarm,
     backend: v.backend ?? 'webgpu',
   };
 }
