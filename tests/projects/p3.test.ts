@@ -79,14 +79,14 @@ async function runP3(project: Project, dir: string, o: TestRunOptions = {}) {
 
 describe.skipIf(!HAVE_WEBGPU)(TITLE, () => {
   it('the reference scores full marks (hidden cases, speed timed against itself) and records the adapter', async () => {
-    const grade = async (tasks?: string[]) =>
+    const grade = async (tasks?: string[], budgetMs = 5000) =>
       runP3(await p3(), REF, {
         mode: 'grade',
         hidden: true,
         secret: SECRET,
         sandbox: HAVE_SANDBOX,
         tasks,
-        measure: { ...DEFAULT_MEASURE, budgetMs: 5000, minSamples: 30, maxSamples: 400, roundMs: 10 },
+        measure: { ...DEFAULT_MEASURE, budgetMs, minSamples: 30, maxSamples: 400, roundMs: 10 },
       });
     const o = await grade();
     expect(o.exitCode).toBe(0);
@@ -96,10 +96,12 @@ describe.skipIf(!HAVE_WEBGPU)(TITLE, () => {
     expect(o.run.score!.max).toBe(18);
     for (const t of o.run.score!.tasks) expect(t.correctness).toBe(t.correctness_max);
     // The reference timed against itself: full speed credit (at 0.7x of itself). On a CPU adapter
-    // a burst of load from other processes can cost one measurement that: it is measured again.
+    // a burst of load from other processes can cost one measurement that: it is measured again,
+    // with three times the budget (a CI run once got 0.67x, then 0.58x, from 10-17 samples of a
+    // 1-2 ms kernel whose times spread by 80-98% of their median on 2 cores).
     const short = o.run.score!.tasks.filter((t) => t.performance < t.performance_max).map((t) => t.task);
     if (short.length) {
-      const again = await grade(short);
+      const again = await grade(short, 15000);
       expect(again.run.score!.tasks.filter((t) => t.performance < t.performance_max).map((t) => `${t.task}: ${t.note}`)).toEqual([]);
     } else {
       expect(o.run.score!.total).toBe(18);
