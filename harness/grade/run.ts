@@ -272,7 +272,7 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
         // Timing starts in a fresh process for every contender. The submission's process has
         // just run the correctness cases and the reference's has run nothing: a process's history
         // (the JIT's type feedback, its heap, a device's state) changes its speed, and this way
-        // neither side carries one into the timed rounds (p4's IVF search, the reference against
+        // neither side carries one into the timed rounds (an index search, the reference against
         // itself: 0.71-0.88x with the submission timed in the process that ran the cases).
         if (planned.length) await sub!.stop();
         const baselines = opt.mode === 'bench' ? (project.baselines ?? []).map((b) => new Impl(b.name, b.dir, findEntry(b.dir, project.entries) ?? path.join(b.dir, project.entries[0]!), opt)) : [];
