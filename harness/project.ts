@@ -1,5 +1,6 @@
-// What a project declares, on the trusted side: tasks, their public and hidden cases, how inputs
-// are generated, the oracle, the comparison, the metrics and their formulas, and the points.
+// What a project declares, on the trusted side: tasks, their public cases (the hidden ones are in
+// a staff-only file: harness/staff.ts), how inputs are generated, the oracle, the comparison,
+// the metrics and their formulas, and the points.
 // The engine runs, measures, grades and reports; it never names a project.
 import type { Rng } from './rng.ts';
 import type { Record_ } from './protocol/values.ts';
@@ -66,7 +67,7 @@ export interface Task<P = any, E = any> {
   title: string;
   points: number;
   public: CaseSpec<P>[];
-  hidden: CaseSpec<P>[];
+  // Hidden cases are not declared here: they are staff-only (harness/staff.ts).
   /** Wall-clock limit for one checked call, before scaling. */
   timeoutMs?: number;
   /** Ask the child for the call's peak tensor memory (checked calls only). */

@@ -353,11 +353,12 @@ describe.skipIf(!HAVE_SANDBOX)('under the sandbox', () => {
     await expectNoSurvivors();
   });
 
-  it('cannot read the reference solution, another submission, hidden data or the harness environment', async () => {
+  it('cannot read the reference solution, the hidden cases, another submission, hidden data or the harness environment', async () => {
     const p = probes('sandboxed');
     const { run: r } = await attack(p.readDir, { sandbox, caseId: 'attention/0' });
     const msg = r.cases[0]!.message;
     expect(msg).toMatch(/reference: READ FAILED: E[A-Z]+/);
+    expect(msg).toMatch(/hidden case specs: READ FAILED: E[A-Z]+/);
     expect(msg).toMatch(/other submission: READ FAILED: E[A-Z]+/);
     expect(msg).toMatch(/hidden data: READ FAILED: E[A-Z]+/);
     // Its parent inside the sandbox is bubblewrap's init, started with an empty environment.
@@ -407,7 +408,7 @@ describe('without the sandbox (a student on their own machine)', () => {
     const forged = path.join(ROOT, 'results', p.resultsName);
     try {
       const read = await attack(p.readDir, { caseId: 'attention/0' });
-      expect(read.run.cases[0]!.message).toMatch(/reference: READ OK .*other submission: READ OK .*hidden data: READ OK/);
+      expect(read.run.cases[0]!.message).toMatch(/reference: READ OK .*hidden case specs: READ OK .*other submission: READ OK .*hidden data: READ OK/);
       const write = await attack(p.writeDir, { caseId: 'attention/0', outDir: p.outDir });
       expect(write.run.cases[0]!.message).toMatch(/results\/: WRITE OK \| run output: WRITE OK \| other submission: WRITE OK/);
       expect(existsSync(forged)).toBe(true);

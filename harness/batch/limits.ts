@@ -12,6 +12,9 @@ const SUBMISSION_TIMEOUT_S = 1800;
 /** Per timed task: warm-up and rounds for the submission and the reference (budget 6 s each) with room. */
 const TIMED_TASK_S = 60;
 
+/** How many hidden cases each task has, by task id (empty without --hidden). */
+export type HiddenCaseCounts = Map<string, number>;
+
 export interface JobNeeds {
   timeMinutes: number;
   mem: string;
@@ -23,10 +26,10 @@ export interface JobNeeds {
  * The worst case the engine allows: every case running to its time limit (but no more than the
  * submission's total limit), every timed task timed, with half again as margin.
  */
-export function jobNeeds(project: Project, o: { hidden: boolean; tasks: string[] | null; timeoutScale: number; submissionTimeoutS?: number }): JobNeeds {
+export function jobNeeds(project: Project, o: { hiddenCases: HiddenCaseCounts; tasks: string[] | null; timeoutScale: number; submissionTimeoutS?: number }): JobNeeds {
   const tasks = project.tasks.filter((t) => !o.tasks || o.tasks.includes(t.id));
   let cases = 0;
-  for (const t of tasks) cases += (t.public.length + (o.hidden ? t.hidden.length : 0)) * ((t.timeoutMs ?? DEFAULT_CALL_TIMEOUT_S * 1000) / 1000);
+  for (const t of tasks) cases += (t.public.length + (o.hiddenCases.get(t.id) ?? 0)) * ((t.timeoutMs ?? DEFAULT_CALL_TIMEOUT_S * 1000) / 1000);
   const checks = Math.min(cases, o.submissionTimeoutS ?? SUBMISSION_TIMEOUT_S);
   const timed = tasks.filter((t) => t.perf).length * TIMED_TASK_S;
   const seconds = (STARTUP_S + checks + timed) * o.timeoutScale * 1.5;

@@ -10,7 +10,8 @@ import type { Project } from '../project.ts';
 import { describe as describeState, drive, jobName } from './controller.ts';
 import { loadCourse, DEFAULT_COURSE_FILE } from './course.ts';
 import { discoverSubmissions, readTimestamps } from './discover.ts';
-import { jobNeeds } from './limits.ts';
+import { jobNeeds, type HiddenCaseCounts } from './limits.ts';
+import { loadHiddenCases } from '../staff.ts';
 import { LocalPool } from './local.ts';
 import { lockBatch } from './lock.ts';
 import { prepareBatch, type BatchOptions } from './prepare.ts';
@@ -82,8 +83,8 @@ function gradeArgs(project: Project, f: BatchFlags): string[] {
   ];
 }
 
-function slurmOptions(project: Project, f: BatchFlags): SlurmOptions {
-  const needs = jobNeeds(project, { hidden: Boolean(f.hidden), tasks: f.task ?? null, timeoutScale: Number(f.timeoutScale), submissionTimeoutS: f.submissionTimeout ? Number(f.submissionTimeout) : undefined });
+function slurmOptions(project: Project, f: BatchFlags, hiddenCases: HiddenCaseCounts): SlurmOptions {
+  const needs = jobNeeds(project, { hiddenCases, tasks: f.task ?? null, timeoutScale: Number(f.timeoutScale), submissionTimeoutS: f.submissionTimeout ? Number(f.submissionTimeout) : undefined });
   if (f.mem && !/^\d+[KMGT]?$/i.test(f.mem)) throw new UsageError(`--mem '${f.mem}': a size as sbatch takes it (e.g. 8G, 500M)`);
   if (f.container && !existsSync(f.container)) throw new UsageError(`--container image not found: ${f.container}`);
   return {
@@ -131,6 +132,8 @@ export async function runBatch(project: string | undefined, submissions: string 
     if (!project || !submissions) throw new UsageError('usage: mlsys batch <project> <submissions-dir> [options] (or --collect/--cancel --out DIR)');
     if (!f.slurm && !f.wait) throw new UsageError('--no-wait needs --slurm: a local batch runs in this process');
     const p = await findProject(project);
+    // Loaded here so that a copy without the staff-only hidden cases fails before any job starts.
+    const hiddenCases: HiddenCaseCounts = new Map(f.hidden ? [...(await loadHiddenCases(p))].map(([id, specs]) => [id, specs.length]) : []);
     const course = f.course || existsSync(DEFAULT_COURSE_FILE) ? loadCourse(f.course ?? DEFAULT_COURSE_FILE) : null;
     const zone = course?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
     const stamps = f.timestamps ? readTimestamps(f.timestamps, zone) : undefined;
@@ -153,7 +156,7 @@ export async function runBatch(project: string | undefined, submissions: string 
           : null
         : positiveInt(f.concurrency, '--concurrency', Math.max(1, Math.floor(os.availableParallelism() / 2))),
       timestamps: f.timestamps ? path.resolve(f.timestamps) : null,
-      slurm: f.slurm ? slurmOptions(p, f) : null,
+      slurm: f.slurm ? slurmOptions(p, f, hiddenCases) : null,
     };
     if (f.slurm) {
       const problem = await slurmProblem();

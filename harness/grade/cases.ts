@@ -20,6 +20,8 @@ export interface PlannedCase {
 export interface CaseSelection {
   hidden: boolean;
   secret?: string;
+  /** The hidden cases by task id (harness/staff.ts), needed when `hidden` is set. */
+  hiddenCases?: Map<string, CaseSpec<unknown>[]>;
   tasks?: string[];
   /** `task/n`: just that case. */
   caseId?: string;
@@ -42,8 +44,9 @@ export function planCases(project: Project, sel: CaseSelection): PlannedCase[] {
     );
     if (sel.hidden) {
       if (!sel.secret) throw new UsageError('hidden cases need the grader secret');
+      if (!sel.hiddenCases) throw new UsageError('hidden cases were asked for but not loaded');
       const secret = sel.secret;
-      task.hidden.forEach((spec, index) =>
+      (sel.hiddenCases.get(task.id) ?? []).forEach((spec, index) =>
         out.push({ task, index, visibility: 'hidden', spec, seed: hiddenSeed(secret, project, task, index), id: `${task.id}/hidden-${index}` }),
       );
     }

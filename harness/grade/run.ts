@@ -13,6 +13,7 @@ import { SubmissionProcess, type StartOutcome } from '../runner/session.ts';
 import type { MeasureOptions } from '../measure/interleaved.ts';
 import { benchRecords, measureAll, type Contender } from './perf.ts';
 import { planCases, type PlannedCase } from './cases.ts';
+import { loadHiddenCases } from '../staff.ts';
 import { scoreTask } from './score.ts';
 import { hostDevice, harnessVersions } from '../report/device.ts';
 import { benchSchema, runSchema, type BenchRecord, type CaseRecord, type PerfRecord, type RunRecord } from '../report/schema.ts';
@@ -201,7 +202,8 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
     if (runFile) writeJson(runFile, runSchema, run);
   };
 
-  const planned = opt.mode === 'bench' ? [] : planCases(project, { hidden: opt.hidden, secret: opt.secret, tasks: opt.tasks, caseId: opt.caseId });
+  const hiddenCases = opt.hidden && opt.mode !== 'bench' ? await loadHiddenCases(project) : undefined;
+  const planned = opt.mode === 'bench' ? [] : planCases(project, { hidden: opt.hidden, secret: opt.secret, hiddenCases, tasks: opt.tasks, caseId: opt.caseId });
   // --resume: cases already in run.json for the same seeds are kept, not re-run.
   const done = new Map<string, CaseRecord>();
   if (opt.resume && runFile && existsSync(runFile)) {

@@ -30,11 +30,6 @@ export function projectFolder(project: Project): string {
   return path.relative(HARNESS_ROOT, path.dirname(project.child)).split(path.sep).join('/');
 }
 
-/** The reference solution's folder, relative to the checkout (reference/<id>, as the CLI finds it). */
-export function referenceFolder(project: Project): string {
-  return `reference/${project.id}`;
-}
-
 /** What any package needs to run the harness: the engine, its entry and its dependency list. */
 export function harnessFiles(project: Project): string[] {
   return [...['package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'harness'].flatMap((p) => listFiles(p)), ...listFiles(projectFolder(project))];

@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { Project } from '../project.ts';
 import { HARNESS_ROOT } from '../runner/launcher.ts';
 import { shq } from '../batch/jobscript.ts';
-import { harnessFiles, listFiles, referenceFolder } from './files.ts';
+import { harnessFiles, listFiles } from './files.ts';
+import { referenceFolder } from '../staff.ts';
 import { PackageError } from './student.ts';
 import { writeZip, type ZipItem } from './zip.ts';
 

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Project } from '../project.ts';
 import { HARNESS_ROOT } from '../runner/launcher.ts';
-import { harnessFiles, listFiles, referenceFolder } from './files.ts';
+import { harnessFiles, listFiles } from './files.ts';
+import { referenceFolder } from '../staff.ts';
 import { leaks, referenceOnlyLines } from './guard.ts';
 import { writeZip, type ZipItem } from './zip.ts';
 

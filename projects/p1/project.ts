@@ -19,7 +19,7 @@ const PERF = { share: 0.2, target: 0.5, floor: 0.2 };
 /** Each call starts N threads the first time and may stream megabytes: generous limits. */
 const TIMEOUT_MS = 60000;
 
-const c = <P>(label: string, params: P): CaseSpec<P> => ({ label, params });
+export const c = <P>(label: string, params: P): CaseSpec<P> => ({ label, params });
 const t = (v: Value | undefined) => v as Tensor;
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(7));
 const ok = (message: string, details?: CheckResult['details']): CheckResult => ({ ok: true, message, details });
@@ -42,7 +42,7 @@ function noneLeft(o: Record_): CheckResult {
 
 // ---- 1. collectives --------------------------------------------------------------------------
 
-interface CollP {
+export interface CollP {
   N: number;
   L: number;
   root?: number;
@@ -153,7 +153,7 @@ function busbwOverCopy(cases: MeasuredCase[]): MeasuredCase[] {
   return out;
 }
 
-function collectiveTask(op: oracle.CollOp, points: number, pub: CaseSpec<CollP>[], hidden: CaseSpec<CollP>[], withCopy: boolean) {
+function collectiveTask(op: oracle.CollOp, points: number, pub: CaseSpec<CollP>[], withCopy: boolean) {
   const bench: CaseSpec<CollP>[] = [];
   for (const N of [2, 4, 8]) {
     for (const b of BENCH_BYTES) bench.push(c(`N=${N}, ${sizeLabel(b)}`, { N, L: b / 4, root: 0 }));
@@ -165,7 +165,6 @@ function collectiveTask(op: oracle.CollOp, points: number, pub: CaseSpec<CollP>[
     points,
     timeoutMs: TIMEOUT_MS,
     public: pub,
-    hidden,
     generate: (p, rng) => ({ op: p.copy ? 'copy' : op, N: p.N, L: p.L, root: p.root ?? 0, seed: rng.int(0, 2 ** 31 - 1) }),
     oracle: () => null,
     check: (p, inputs, o) => checkCollective(op, p, inputs, o),
@@ -188,7 +187,6 @@ const allReduceTask = collectiveTask(
     c('N=3, 100003 floats (chunks over 64 KiB)', { N: 3, L: 100003 }),
     c('N=8, 1000 floats', { N: 8, L: 1000 }),
   ],
-  [c('N=5, 12345 floats', { N: 5, L: 12345 }), c('N=7, 100 floats', { N: 7, L: 100 }), c('N=6, 1 float', { N: 6, L: 1 }), c('N=8, 262147 floats', { N: 8, L: 262147 })],
   true,
 );
 
@@ -200,13 +198,11 @@ const SHARDED_PUBLIC = [
   c('N=4, 2 floats (fewer than ranks)', { N: 4, L: 2 }),
   c('N=3, 100003 floats', { N: 3, L: 100003 }),
 ];
-const SHARDED_HIDDEN = [c('N=5, 12345 floats', { N: 5, L: 12345 }), c('N=8, 1001 floats', { N: 8, L: 1001 })];
 
 const reduceScatterTask = collectiveTask(
   'reduceScatter',
   1,
   SHARDED_PUBLIC,
-  SHARDED_HIDDEN,
   false,
 );
 
@@ -214,7 +210,6 @@ const allGatherTask = collectiveTask(
   'allGather',
   1,
   SHARDED_PUBLIC,
-  SHARDED_HIDDEN,
   false,
 );
 
@@ -228,13 +223,12 @@ const broadcastTask = collectiveTask(
     c('N=4, 4099 floats, root 1', { N: 4, L: 4099, root: 1 }),
     c('N=3, 100003 floats, root 0', { N: 3, L: 100003, root: 0 }),
   ],
-  [c('N=5, 12345 floats, root 3', { N: 5, L: 12345, root: 3 }), c('N=8, 1001 floats, root 7', { N: 8, L: 1001, root: 7 })],
   false,
 );
 
 // ---- the MLP's data (tasks 2 and 3) ----------------------------------------------------------
 
-interface TrainP {
+export interface TrainP {
   N: number;
   sizes: number[];
   B: number;
@@ -291,11 +285,6 @@ const dataParallelTask = defineTask<TrainP, Float64Array>({
     c('N=3, Adam, batch 10 (not divisible)', { N: 3, sizes: [8, 16, 4], B: 10, steps: 3, optimizer: 'adam' }),
     c('N=4, Adam, 3 layers', { N: 4, sizes: [8, 16, 12, 4], B: 12, steps: 3, optimizer: 'adam' }),
   ],
-  hidden: [
-    c('N=5, Adam, batch 7', { N: 5, sizes: [8, 16, 4], B: 7, steps: 4, optimizer: 'adam' }),
-    c('N=4, SGD, batch 3 (a rank with no examples)', { N: 4, sizes: [6, 10, 3], B: 3, steps: 3, optimizer: 'sgd' }),
-    c('N=8, Adam, batch 13', { N: 8, sizes: [5, 7, 6, 3], B: 13, steps: 3, optimizer: 'adam' }),
-  ],
   generate: trainInputs,
   oracle: trainOracle,
   check: (p, _i, o, e) => firstFailure([checkParams(o, 'params', p.N, e, TRAIN_TOL), noneLeft(o)]),
@@ -308,7 +297,7 @@ const dataParallelTask = defineTask<TrainP, Float64Array>({
 
 // ---- 3. ZeRO ---------------------------------------------------------------------------------
 
-interface ZeroP extends TrainP {
+export interface ZeroP extends TrainP {
   stage: 1 | 2 | 3;
   /** Check the ArrayBuffers held outside comm.alloc too (a full GC per rank: not in timed cases). */
   memory: boolean;
@@ -393,9 +382,9 @@ function checkZero(p: ZeroP, o: Record_, e: Float64Array): CheckResult {
   return ok(`parameters match on all ${p.N} ranks; at most ${max(held)} bytes held per rank (stage ${p.stage} formula, rank 0: ${zeroHeldBytes(p.stage, Psi, p.N, 0)})`, details);
 }
 
-const Z = (N: number, stage: 1 | 2 | 3, sizes: number[], B: number, steps = 3, memory = true): ZeroP => ({ N, stage, sizes, B, steps, optimizer: 'adam', memory });
-const ZS = [6, 12, 10, 3];
-const ZBIG = [32, 96, 96, 8];
+export const Z = (N: number, stage: 1 | 2 | 3, sizes: number[], B: number, steps = 3, memory = true): ZeroP => ({ N, stage, sizes, B, steps, optimizer: 'adam', memory });
+export const ZS = [6, 12, 10, 3];
+export const ZBIG = [32, 96, 96, 8];
 
 const zeroTask = defineTask<ZeroP, Float64Array>({
   id: 'zero',
@@ -409,13 +398,6 @@ const zeroTask = defineTask<ZeroP, Float64Array>({
     c('stage 3, N=4', Z(4, 3, ZS, 9)),
     c('stage 3, N=2, Ψ=13256', Z(2, 3, ZBIG, 8, 2)),
     c('stage 2, N=3, Ψ=13256', Z(3, 2, ZBIG, 8, 2)),
-  ],
-  hidden: [
-    c('stage 1, N=5, batch 7', Z(5, 1, ZS, 7)),
-    c('stage 3, N=3, batch 5', Z(3, 3, ZS, 5)),
-    c('stage 2, N=4, 2 layers', Z(4, 2, [7, 9, 5], 10)),
-    c('stage 3, N=8, batch 11', Z(8, 3, [5, 11, 6, 2], 11)),
-    c('stage 1, N=3, Ψ=13256', Z(3, 1, ZBIG, 6, 2)),
   ],
   generate: (p, rng) => ({ ...trainInputs(p, rng), stage: p.stage, memory: p.memory }),
   oracle: trainOracle,
@@ -436,7 +418,7 @@ const zeroTask = defineTask<ZeroP, Float64Array>({
 
 // ---- 4. tensor parallel ----------------------------------------------------------------------
 
-interface TpP {
+export interface TpP {
   N: number;
   kind: 'mlp' | 'attention';
   T: number;
@@ -581,8 +563,8 @@ function checkTp(p: TpP, o: Record_, e: TpExpected): CheckResult {
   return ok(`outputs and gradients match on all ${p.N} ranks; one all-reduce forward, one backward`, details);
 }
 
-const MLP = (N: number, T: number, d: number, hidden: number, memory = true): TpP => ({ N, kind: 'mlp', T, d, hidden, memory });
-const ATT = (N: number, T: number, d: number, heads: number, headDim: number, memory = true): TpP => ({ N, kind: 'attention', T, d, heads, headDim, memory });
+export const MLP = (N: number, T: number, d: number, hidden: number, memory = true): TpP => ({ N, kind: 'mlp', T, d, hidden, memory });
+export const ATT = (N: number, T: number, d: number, heads: number, headDim: number, memory = true): TpP => ({ N, kind: 'attention', T, d, heads, headDim, memory });
 
 const tensorParallelTask = defineTask<TpP, TpExpected>({
   id: 'tensorParallel',
@@ -597,12 +579,6 @@ const tensorParallelTask = defineTask<TpP, TpExpected>({
     c('attention, N=2, 4 heads', ATT(2, 6, 12, 4, 3)),
     c('attention, N=3, 4 heads (2, 1, 1)', ATT(3, 6, 12, 4, 3)),
     c('attention, N=4, 4 heads', ATT(4, 5, 8, 4, 2)),
-  ],
-  hidden: [
-    c('MLP, N=4, hidden 13', MLP(4, 3, 6, 13)),
-    c('attention, N=4, 3 heads (a rank with none)', ATT(4, 4, 6, 3, 2)),
-    c('MLP, N=8, hidden 16', MLP(8, 2, 6, 16)),
-    c('attention, N=5, 6 heads, 1 token', ATT(5, 1, 8, 6, 2)),
   ],
   generate: tpInputs,
   oracle: tpOracle,
@@ -621,7 +597,7 @@ const tensorParallelTask = defineTask<TpP, TpExpected>({
 
 // ---- 5. pipeline parallel --------------------------------------------------------------------
 
-interface PipeP {
+export interface PipeP {
   N: number;
   m: number;
   schedule: 'gpipe' | '1f1b';
@@ -696,7 +672,7 @@ function checkPipeline(p: PipeP, _inputs: Record_, o: Record_, e: { grads: Float
   return ok(`gradients match on all ${p.N} stages; bubble ${bubble.toFixed(4)} (ideal ${ideal.toFixed(4)}); peak stash ${max(peak)}`, details);
 }
 
-const PP = (N: number, m: number, schedule: 'gpipe' | '1f1b', B = 12, width = 8): PipeP => ({ N, m, schedule, B, width });
+export const PP = (N: number, m: number, schedule: 'gpipe' | '1f1b', B = 12, width = 8): PipeP => ({ N, m, schedule, B, width });
 
 const pipelineTask = defineTask<PipeP, { grads: Float64Array[]; loss: number }>({
   id: 'pipeline',
@@ -710,12 +686,6 @@ const pipelineTask = defineTask<PipeP, { grads: Float64Array[]; loss: number }>(
     c('1F1B, p=2, m=1', PP(2, 1, '1f1b')),
     c('1F1B, p=3, m=6', PP(3, 6, '1f1b')),
     c('1F1B, p=4, m=8', PP(4, 8, '1f1b', 16)),
-  ],
-  hidden: [
-    c('1F1B, p=4, m=5, batch 11', PP(4, 5, '1f1b', 11)),
-    c('GPipe, p=5, m=7', PP(5, 7, 'gpipe', 14)),
-    c('1F1B, p=3, m=10, batch 13', PP(3, 10, '1f1b', 13)),
-    c('1F1B, p=8, m=9', PP(8, 9, '1f1b', 18, 5)),
   ],
   generate: pipeInputs,
   oracle: (p, i) => {

@@ -19,7 +19,7 @@ const t = (v: unknown) => v as Tensor;
 const check = (r: Tensor | CheckResult, f: (x: Tensor) => CheckResult): CheckResult => (isCheckResult(r) ? r : f(r));
 
 // ---- attention -------------------------------------------------------------------------------
-interface AttnP {
+export interface AttnP {
   B: number;
   H: number;
   Sq: number;
@@ -42,7 +42,7 @@ function qkv(p: AttnP, rng: Rng): Record_ {
 const attnFlops = (p: { B: number; H: number; Sq: number; Sk: number; D: number; causal: boolean }) =>
   (4 * p.B * p.H * p.Sq * p.Sk * p.D) / (p.causal ? 2 : 1);
 
-const c = <P>(label: string, params: P) => ({ label, params });
+export const c = <P>(label: string, params: P) => ({ label, params });
 
 const attentionTask = defineTask<AttnP, Float64Array>({
   id: 'attention',
@@ -54,12 +54,6 @@ const attentionTask = defineTask<AttnP, Float64Array>({
     c('causal Sq8 < Sk24, B2 D32', { B: 2, H: 2, Sq: 8, Sk: 24, D: 32, causal: true }),
     c('causal decode step Sq1 Sk33', { B: 1, H: 1, Sq: 1, Sk: 33, D: 16, causal: true }),
   ],
-  hidden: [
-    c('Sq1 Sk1', { B: 1, H: 1, Sq: 1, Sk: 1, D: 8, causal: true }),
-    c('primes causal', { B: 1, H: 3, Sq: 17, Sk: 31, D: 8, causal: true }),
-    c('logits ~1e3', { B: 1, H: 2, Sq: 19, Sk: 19, D: 16, causal: false, big: true }),
-    c('logits ~1e3 causal', { B: 2, H: 1, Sq: 23, Sk: 29, D: 32, causal: true, big: true }),
-  ],
   generate: (p, rng) => ({ ...qkv(p, rng), opts: { causal: p.causal, scale: 1 / Math.sqrt(p.D) } }),
   oracle: (p, i) => oracle.attention(t(i.q).data, t(i.k).data, t(i.v).data, p, p.causal, 1 / Math.sqrt(p.D)).out,
   check: (p, _i, o, e) =>
@@ -69,7 +63,7 @@ const attentionTask = defineTask<AttnP, Float64Array>({
 });
 
 // ---- multi-head / grouped-query attention ---------------------------------------------------
-interface MhaP {
+export interface MhaP {
   B: number;
   S: number;
   dModel: number;
@@ -87,11 +81,6 @@ const mhaTask = defineTask<MhaP, Float64Array>({
     c('MHA 4 heads', { B: 1, S: 8, dModel: 32, nHeads: 4, nKvHeads: 4, headDim: 8, causal: false }),
     c('GQA 4q/2kv causal', { B: 1, S: 12, dModel: 32, nHeads: 4, nKvHeads: 2, headDim: 8, causal: true }),
     c('MQA 4q/1kv causal B2', { B: 2, S: 10, dModel: 32, nHeads: 4, nKvHeads: 1, headDim: 8, causal: true }),
-  ],
-  hidden: [
-    c('GQA 6q/3kv S13', { B: 1, S: 13, dModel: 48, nHeads: 6, nKvHeads: 3, headDim: 8, causal: true }),
-    c('S1', { B: 1, S: 1, dModel: 32, nHeads: 4, nKvHeads: 4, headDim: 8, causal: true }),
-    c('MQA 8q S17', { B: 2, S: 17, dModel: 64, nHeads: 8, nKvHeads: 1, headDim: 8, causal: false }),
   ],
   generate: (p, rng) => {
     const w = (r: number, k: number) => tensor('float32', [r, k], rng.normals(r * k, 1 / Math.sqrt(r)));
@@ -114,7 +103,7 @@ const mhaTask = defineTask<MhaP, Float64Array>({
 });
 
 // ---- flash attention -------------------------------------------------------------------------
-interface FlashP extends AttnP {
+export interface FlashP extends AttnP {
   blockQ: number;
   blockK: number;
   /** Check that peak memory stays O(S·D). */
@@ -136,12 +125,6 @@ const flashTask = defineTask<FlashP, { out: Float64Array; lse: Float64Array }>({
     c('causal S30, blocks 8x8 (not dividing)', { B: 1, H: 2, Sq: 30, Sk: 30, D: 16, causal: true, blockQ: 8, blockK: 8 }),
     c('causal Sq20 Sk40 blocks 16x12', { B: 1, H: 2, Sq: 20, Sk: 40, D: 16, causal: true, blockQ: 16, blockK: 12 }),
     c('memory: S1024 D16 blocks 64x64', { B: 1, H: 2, Sq: 1024, Sk: 1024, D: 16, causal: false, blockQ: 64, blockK: 64, memory: true }),
-  ],
-  hidden: [
-    c('causal S37 D32 blocks 16x16', { B: 1, H: 1, Sq: 37, Sk: 37, D: 32, causal: true, blockQ: 16, blockK: 16 }),
-    c('Sq1 Sk29 blocks 4x8', { B: 1, H: 2, Sq: 1, Sk: 29, D: 16, causal: true, blockQ: 4, blockK: 8 }),
-    c('logits ~1e3 blocks 5x7', { B: 1, H: 2, Sq: 23, Sk: 23, D: 16, causal: true, blockQ: 5, blockK: 7, big: true }),
-    c('memory causal: S1024 blocks 32x64', { B: 1, H: 2, Sq: 1024, Sk: 1024, D: 16, causal: true, blockQ: 32, blockK: 64, memory: true }),
   ],
   generate: (p, rng) => ({ ...qkv(p, rng), opts: { causal: p.causal, blockQ: p.blockQ, blockK: p.blockK, scale: 1 / Math.sqrt(p.D) } }),
   oracle: (p, i) => oracle.attention(t(i.q).data, t(i.k).data, t(i.v).data, p, p.causal, 1 / Math.sqrt(p.D)),
@@ -169,7 +152,7 @@ const flashTask = defineTask<FlashP, { out: Float64Array; lse: Float64Array }>({
 });
 
 // ---- KV cache and greedy generation ---------------------------------------------------------
-interface GenP {
+export interface GenP {
   prompt: number;
   nNew: number;
   mode: 'both' | 'cached' | 'uncached';
@@ -227,10 +210,6 @@ const generateTask = defineTask<GenP, null>({
     c('prompt 1, 4 new', { prompt: 1, nNew: 4, mode: 'both' }),
     c('prompt 20, 10 new', { prompt: 20, nNew: 10, mode: 'both' }),
   ],
-  hidden: [
-    c('prompt 37, 8 new', { prompt: 37, nNew: 8, mode: 'both' }),
-    c('prompt 2, 16 new', { prompt: 2, nNew: 16, mode: 'both' }),
-  ],
   generate: (p, rng) => ({
     config: { ...CFG },
     weights: decoderWeights(CFG, rng),
@@ -277,7 +256,7 @@ const generateTask = defineTask<GenP, null>({
 });
 
 // ---- linear attention ------------------------------------------------------------------------
-interface LinP {
+export interface LinP {
   B: number;
   H: number;
   S: number;
@@ -293,10 +272,6 @@ const linearTask = defineTask<LinP, Float64Array>({
     c('B1 H2 S16 D8', { B: 1, H: 2, S: 16, D: 8, causal: false }),
     c('causal B1 H2 S16 D8', { B: 1, H: 2, S: 16, D: 8, causal: true }),
     c('causal B2 S33 D16', { B: 2, H: 1, S: 33, D: 16, causal: true }),
-  ],
-  hidden: [
-    c('causal S1', { B: 1, H: 1, S: 1, D: 8, causal: true }),
-    c('S61 D16', { B: 1, H: 3, S: 61, D: 16, causal: false }),
   ],
   generate: (p, rng) => ({ ...qkv({ B: p.B, H: p.H, Sq: p.S, Sk: p.S, D: p.D, causal: p.causal }, rng), opts: { causal: p.causal } }),
   oracle: (p, i) => oracle.linearAttention(t(i.q).data, t(i.k).data, t(i.v).data, p.B, p.H, p.S, p.D, p.causal),

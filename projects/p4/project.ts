@@ -66,7 +66,7 @@ export interface Expected {
   xScale: number;
 }
 
-const c = <P>(label: string, params: P): CaseSpec<P> => ({ label, params });
+export const c = <P>(label: string, params: P): CaseSpec<P> => ({ label, params });
 const t = (v: unknown) => v as Tensor;
 
 // ---- data -------------------------------------------------------------------------------------
@@ -626,7 +626,6 @@ function annTask(o: {
   title: string;
   points: number;
   public: CaseSpec<AnnP>[];
-  hidden: CaseSpec<AnnP>[];
   perf?: { case: CaseSpec<AnnP>; sweep?: CaseSpec<AnnP>[]; memory?: boolean };
   bench?: CaseSpec<AnnP>[];
   timeoutMs?: number;
@@ -636,7 +635,6 @@ function annTask(o: {
     title: o.title,
     points: o.points,
     public: o.public,
-    hidden: o.hidden,
     timeoutMs: o.timeoutMs ?? 30000,
     generate,
     oracle,
@@ -650,7 +648,7 @@ function annTask(o: {
   });
 }
 
-const gen = (index: IndexName, metric: Metric, n: number, d: number, k: number, nq: number, build: Record<string, number>, query: Record<string, number>, extra: Partial<AnnP> = {}): AnnP => ({
+export const gen = (index: IndexName, metric: Metric, n: number, d: number, k: number, nq: number, build: Record<string, number>, query: Record<string, number>, extra: Partial<AnnP> = {}): AnnP => ({
   index,
   metric,
   n,
@@ -676,12 +674,6 @@ const flatTask = annTask({
     c('ties: integer points, each added 3 times', gen('FlatIndex', 'l2', 600, 8, 10, 40, {}, {}, { exact: true, ties: true })),
     c('fewer vectors (7) than k (10)', gen('FlatIndex', 'l2', 7, 12, 10, 10, {}, {}, { exact: true })),
   ],
-  hidden: [
-    c('l2, n 3001, d 13', gen('FlatIndex', 'l2', 3001, 13, 10, 60, {}, {}, { exact: true })),
-    c('k 1, d 1', gen('FlatIndex', 'l2', 500, 1, 1, 30, {}, {}, { exact: true })),
-    c('ties, cosine', gen('FlatIndex', 'cosine', 900, 6, 7, 40, {}, {}, { exact: true, ties: true })),
-    c('saved and loaded', gen('FlatIndex', 'l2', 800, 24, 10, 30, {}, {}, { exact: true, saveLoad: true })),
-  ],
   perf: { case: c('random-xs-20, 300 queries', flatXs({}, { exact: true })) },
   bench: [c('random-xs-20, 300 queries with searchBatch', flatXs({}, { exact: true, batch: true }))],
 });
@@ -697,11 +689,6 @@ const ivfTask = annTask({
     c('l2, n 4000, nlist 32, nprobe 8', gen('IVFFlatIndex', 'l2', 4000, 16, 10, 50, { nlist: 32, seed: 3 }, { nprobe: 8 }, { minRecall: 0.9 })),
     c('cosine, n 3000, nlist 24, nprobe 6', gen('IVFFlatIndex', 'cosine', 3000, 24, 10, 50, { nlist: 24, seed: 4 }, { nprobe: 6 }, { minRecall: 0.85 })),
     c('nprobe = nlist is exact', gen('IVFFlatIndex', 'l2', 1500, 12, 10, 40, { nlist: 10, seed: 5 }, { nprobe: 10 }, { exact: true })),
-  ],
-  hidden: [
-    c('l2, n 5003, d 20, nlist 50, nprobe 10', gen('IVFFlatIndex', 'l2', 5003, 20, 10, 60, { nlist: 50, seed: 6 }, { nprobe: 10 }, { minRecall: 0.9 })),
-    c('more cells than points', gen('IVFFlatIndex', 'l2', 40, 8, 5, 20, { nlist: 64, seed: 7 }, { nprobe: 64 }, { exact: true })),
-    c('saved and loaded', gen('IVFFlatIndex', 'l2', 2000, 16, 10, 30, { nlist: 20, seed: 8 }, { nprobe: 8 }, { minRecall: 0.9, saveLoad: true })),
   ],
   perf: {
     case: c('random-xs-20 nlist 400, nprobe 3', ivfXs({ nprobe: 3 })),
@@ -722,11 +709,6 @@ const hnswTask = annTask({
     c('cosine, n 2000, d 32, M 8, efSearch 48', gen('HNSWIndex', 'cosine', 2000, 32, 10, 50, { M: 8, efConstruction: 80, seed: 3 }, { efSearch: 48 }, { minRecall: 0.9 })),
     c('saved and loaded', gen('HNSWIndex', 'l2', 1500, 12, 10, 40, { M: 8, efConstruction: 60, seed: 4 }, { efSearch: 50 }, { minRecall: 0.9, saveLoad: true })),
   ],
-  hidden: [
-    c('l2, n 4001, d 20, efSearch 100', gen('HNSWIndex', 'l2', 4001, 20, 10, 60, { M: 16, efConstruction: 120, seed: 5 }, { efSearch: 100 }, { minRecall: 0.95 })),
-    c('k 1, tiny index', gen('HNSWIndex', 'l2', 5, 4, 1, 10, { M: 4, efConstruction: 10, seed: 6 }, { efSearch: 10 }, { exact: true })),
-    c('fewer vectors (9) than k (10)', gen('HNSWIndex', 'ip', 9, 8, 10, 10, { M: 4, efConstruction: 16, seed: 7 }, { efSearch: 16 }, { exact: true })),
-  ],
   perf: {
     case: c('random-xs-20 M 5, efSearch 16', hnswXs({ efSearch: 16 })),
     sweep: [10, 12, 24, 48].map((ef) => c(`random-xs-20 M 5, efSearch ${ef}`, hnswXs({ efSearch: ef }))),
@@ -744,10 +726,6 @@ const pqTask = annTask({
     c('plain PQ, m 8, no re-ranking', gen('PQIndex', 'l2', 3000, 16, 10, 50, { m: 8, nbits: 8, nlist: 1, seed: 2 }, { nprobe: 1, rerank: 0 }, { minRecall: 0.4, memory: true })),
     c('IVF-PQ nlist 16, re-rank 50', gen('PQIndex', 'l2', 4000, 16, 10, 50, { m: 8, nbits: 8, nlist: 16, seed: 3 }, { nprobe: 6, rerank: 50 }, { minRecall: 0.9, memory: true })),
     c('cosine, m 12, re-rank 100', gen('PQIndex', 'cosine', 3000, 24, 10, 50, { m: 12, nbits: 8, nlist: 8, seed: 4 }, { nprobe: 4, rerank: 100 }, { minRecall: 0.85, memory: true })),
-  ],
-  hidden: [
-    c('IVF-PQ d 32 m 8, re-rank 30', gen('PQIndex', 'l2', 5001, 32, 10, 60, { m: 8, nbits: 8, nlist: 24, seed: 5 }, { nprobe: 8, rerank: 30 }, { minRecall: 0.85, memory: true })),
-    c('saved and loaded', gen('PQIndex', 'l2', 2000, 12, 10, 30, { m: 6, nbits: 8, nlist: 8, seed: 6 }, { nprobe: 4, rerank: 40 }, { minRecall: 0.9, memory: true, saveLoad: true })),
   ],
   perf: {
     case: c('random-xs-20 nlist 64 m 5, nprobe 4, re-rank 40', pqXs({ nprobe: 4, rerank: 40 })),
@@ -775,11 +753,6 @@ const updatesTask = annTask({
     c('filtered search, 1 category in 5', gen('HNSWIndex', 'l2', 3000, 16, 10, 50, { M: 12, efConstruction: 100, seed: 4 }, { efSearch: 64 }, { filter: { categories: 5, fraction: 1 }, minRecall: 0.9 })),
     c('inserts, deletes and filters together', gen('HNSWIndex', 'l2', 3000, 16, 10, 60, { M: 12, efConstruction: 100, seed: 5 }, { efSearch: 64 }, { inserts: 800, removes: 500, filter: { categories: 4, fraction: 0.5 }, minRecall: 0.9 })),
   ],
-  hidden: [
-    c('1 category in 20', gen('HNSWIndex', 'l2', 4000, 16, 10, 40, { M: 12, efConstruction: 100, seed: 6 }, { efSearch: 100 }, { filter: { categories: 20, fraction: 1 }, minRecall: 0.85 })),
-    c('most vectors deleted', gen('HNSWIndex', 'l2', 1000, 8, 10, 30, { M: 8, efConstruction: 60, seed: 7 }, { efSearch: 64 }, { removes: 985, minRecall: 0.9 })),
-    c('deletes, saved and loaded', gen('HNSWIndex', 'cosine', 2000, 16, 10, 30, { M: 12, efConstruction: 80, seed: 8 }, { efSearch: 64 }, { inserts: 300, removes: 300, saveLoad: true, minRecall: 0.9 })),
-  ],
   perf: {
     case: c('random-xs-20 +2000 inserted −1000 deleted, half filtered, efSearch 32', updXs({ efSearch: 32 }, mutations)),
     sweep: [10, 16, 64].map((ef) => c(`random-xs-20 +2000 inserted −1000 deleted, half filtered, efSearch ${ef}`, updXs({ efSearch: ef }, mutations))),
@@ -794,7 +767,6 @@ const fashionTask = annTask({
   title: 'HNSW on Fashion-MNIST-784 (bench only; set MLSYS_P4_DATASET=fashion-mnist)',
   points: 0,
   public: [],
-  hidden: [],
   bench: fashionOn ? [10, 12, 16, 20, 24, 32, 48, 64, 96, 128].map((ef) => c(`fashion-mnist M 16, efSearch ${ef}`, hnswFm({ efSearch: ef }))) : [],
 });
 

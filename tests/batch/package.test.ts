@@ -1,5 +1,5 @@
-// The packages: the student bundle (unpacked and searched for the reference solution's code and
-// the secret, then run) and the Gradescope autograder zip (unpacked and its run_autograder run
+// The packages: the student bundle (unpacked and searched for the reference solution's code, the
+// hidden cases and the secret, then run) and the Gradescope autograder zip (unpacked and its run_autograder run
 // the way Gradescope runs it, on the reference solution, with hidden cases).
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
@@ -60,6 +60,17 @@ describe('mlsys package student', () => {
     const run = JSON.parse(r.stdout);
     expect(run.cases.length).toBe(4);
     expect(run.cases.every((c: { status: string; message: string }) => c.status === 'failed' && /not implemented/.test(c.message))).toBe(true);
+  });
+
+  it('has no hidden cases: --hidden is a usage error that says they are staff-only', async () => {
+    const root = path.join(unpacked, 'mlsys-p2');
+    const r = await execa(process.execPath, ['bin/mlsys.js', 'grade', 'p2', 'projects/p2/starter', '--hidden', '--sandbox', 'off'], {
+      cwd: root,
+      reject: false,
+      env: { XDG_RUNTIME_DIR: '/tmp', MLSYS_HIDDEN_SECRET: 'a guess' },
+    });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/no hidden cases for p2 \(reference\/p2\/hidden-cases\.ts is staff-only/);
   });
 });
 
