@@ -254,6 +254,7 @@ function kernelTask(task: TaskId): ChildTask<Args> {
 
       let ms: number;
       let clock: string;
+      let warmRatio: number | undefined;
       if ('library' in launch) {
         if (!w.allow_library)
           throw new BadOutputError(`'${task}': a library implementation ('${launch.library}') is for the harness's baselines only; write the kernel in WGSL`);
@@ -297,7 +298,7 @@ function kernelTask(task: TaskId): ChildTask<Args> {
         // A CPU adapter compiles a pipeline when it first runs: its first run gets more time.
         const fresh = r.h.fallback && pipelines.some((p) => !r.ran.has(p));
         try {
-          ({ ms, clock } = await r.runner.run({ dispatches, poison: [...Object.values(outs), scratch], what, watchdogMs: w.watchdog_ms * (fresh ? 4 : 1) }));
+          ({ ms, clock, warmRatio } = await r.runner.run({ dispatches, poison: [...Object.values(outs), scratch], what, watchdogMs: w.watchdog_ms * (fresh ? 4 : 1) }));
         } finally {
           uniform.destroy();
         }
@@ -305,6 +306,7 @@ function kernelTask(task: TaskId): ChildTask<Args> {
       }
       const out = await readOutputs(r, w, family, io, outs);
       out.clock = clock;
+      if (warmRatio !== undefined) out.warm_ratio = warmRatio;
       if (a.limits) out.limits = { ...a.limits } as unknown as Value;
       out[DEVICE_DURATION_KEY] = ms;
       return out;

@@ -295,6 +295,8 @@ function metricsOf(family: Family, p: KParams, ms: number, calls: TimedCall[]): 
     m.roofline_fraction = (f ? m.gflops! : m.gbps) / attainable;
   }
   if (calls.some((c) => c.outputs.clock === 'host')) m.host_timed = 1;
+  const ratios = calls.map((c) => c.outputs.warm_ratio).filter((x): x is number => typeof x === 'number');
+  if (ratios.length) m.warm_ratio_max = Math.max(...ratios);
   return m;
 }
 

@@ -77,6 +77,12 @@ export interface RunResult {
   /** Time of the dispatches: from GPU timestamps, or the host's clock around submit → done. */
   ms: number;
   clock: 'gpu-timestamp' | 'host';
+  /**
+   * The clock gauge: the time per dispatch of the warm-up just before the run over the fastest
+   * seen in this process (1 at the best clock seen; 1.3 means the GPU ran its warm-up 30% slower,
+   * a clock below its best). Absent when the warm-up is off or was not timed.
+   */
+  warmRatio?: number;
 }
 
 // Arithmetic run in the same submission right before every timed pass (its time is not counted:
@@ -421,13 +427,13 @@ export class GpuRunner {
     const t = new BigUint64Array(this.queryRead!.getMappedRange().slice(0));
     this.queryRead!.unmap();
     const warmMs = this.warm && t[3]! > t[2]! ? Number(t[3]! - t[2]!) / 1e6 : 0;
-    if (warmMs) this.noteWarm(warmCount, warmMs);
+    const gauge = warmMs ? { warmRatio: this.noteWarm(warmCount, warmMs) / this.bestWarmMs } : {};
     const ns = Number(t[1]! - t[0]!);
     // Without the pass's timestamps, the host's time less the warm-up's (when it was timed).
-    if (!(t[1]! > t[0]!) || !Number.isFinite(ns)) return { ms: Math.max(0, host - warmMs), clock: 'host' };
+    if (!(t[1]! > t[0]!) || !Number.isFinite(ns)) return { ms: Math.max(0, host - warmMs), clock: 'host', ...gauge };
     const late = takeUncapturedErrors(this.h);
     if (late.length) throw new KernelError(`${o.what}: ${shortGpuMessage(late[0]!)}`);
-    return { ms: ns / 1e6, clock: 'gpu-timestamp' };
+    return { ms: ns / 1e6, clock: 'gpu-timestamp', ...gauge };
   }
 
   private stagingFor(bytes: number): GPUBuffer {
