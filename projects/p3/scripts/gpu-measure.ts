@@ -366,7 +366,6 @@ function table(r: Result): string {
   lines.push(`Measured limits: copy ${copyText} (read + write), FMA ${f((copy?.fma_gflops ?? NaN) / 1000, 1)} TFLOP/s fp32.`);
   if (r.torch) lines.push(`PyTorch on the same card: cuBLAS fp32 SGEMM 4096³ (TF32 off) ${f(r.torch.sgemm_4096_tflops, 1)} TFLOP/s, device copy ${f(r.torch.copy_gbps, 0)} GB/s.`);
   lines.push('');
-  lines.push('');
   lines.push("Clock gauge: the slowest warm-up before a timed run against the process's fastest (1.00: the best clock seen; blank: warm-up off, as on a CPU adapter).");
   lines.push('');
   lines.push('| kernel | case | implementation | ms, median (min–max) | TFLOP/s | GB/s | roofline | clock gauge | target | result |');
