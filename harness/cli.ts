@@ -10,6 +10,7 @@ import { findProject, UsageError } from './projects.ts';
 import { printRun } from './report/console.ts';
 import { HARNESS_ROOT, PlainLauncher, type Launcher } from './runner/launcher.ts';
 import { BubblewrapLauncher, sandboxProblem } from './runner/sandbox.ts';
+import { referenceFolder } from './staff.ts';
 import { doctor, printDoctor } from './doctor.ts';
 import { registerBatchCommands } from './batch/cli.ts';
 
@@ -61,7 +62,7 @@ async function runCommand(mode: Mode, projectName: string, submission: string | 
     if (!flags.json) process.stderr.write(s + '\n');
   };
   const project = await findProject(projectName);
-  const defaultRef = path.join(HARNESS_ROOT, 'reference', project.id);
+  const defaultRef = path.join(HARNESS_ROOT, referenceFolder(project));
   const subDir = submission ?? path.join(HARNESS_ROOT, 'projects', project.id, 'starter');
   if (!existsSync(subDir) || !statSync(subDir).isDirectory()) throw new UsageError(`submission folder not found: ${subDir}`);
   const secret = readSecret(flags);
