@@ -71,6 +71,7 @@ function printBenchTables(run: RunRecord): void {
     const rows: string[][] = [['case', 'impl', ...keys]];
     const notes: string[] = [];
     for (const p of recs) {
+      if (!p.impls.length) rows.push([p.label, '(not timed)', ...keys.map(() => '-')]);
       for (const i of p.impls) rows.push([p.label, i.impl, ...(i.ok ? keys.map((k) => cell(i.metrics[k])) : keys.map(() => 'failed'))]);
       for (const i of p.impls) if (!i.ok) notes.push(`${p.label}: ${i.impl}: ${i.message.split('\n')[0]}`);
       notes.push(...p.flags.map((f) => `${p.label}: ${f}`));

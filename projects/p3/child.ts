@@ -230,6 +230,8 @@ function kernelTask(task: TaskId): ChildTask<Args> {
     async prepare(inputs, ctx): Promise<Args> {
       const r = res(ctx);
       const w = inputs as unknown as WireInputs;
+      // The engine does not ask for these on a CPU adapter (the task's skipOn); a direct caller
+      // (a script) gets the reason as an error.
       if (w.gpu_scale && r.h.fallback)
         throw new Error(
           `this case is sized for a GPU (${JSON.stringify(w.dims)}) and is not run on a CPU adapter (${r.h.record.adapter}); ` +

@@ -330,6 +330,8 @@ function kernelTask<D extends Dims>(t: TaskDef<D>): Task<KParams<D>, LazyExpecte
     ...(t.perf ? { perf: { case: t.perf.case, share: t.perf.share, target: TARGET, floor: FLOOR } } : {}),
     ...(t.bench ? { bench: t.bench } : {}),
     metrics: (p, timing, calls) => metricsOf(family, p, timing.ms, calls),
+    // The child refuses these too (a direct caller gets the same reason as an error).
+    skipOn: (p, device) => (p.gpuScale && device?.fallback ? `sized for a GPU (${JSON.stringify(p.dims)}); a CPU adapter times the smaller cases` : null),
   });
 }
 
