@@ -77,9 +77,10 @@ export interface Task<P = any, E = any> {
   check(params: P, inputs: Record_, outputs: Record_, expected: E, extras: CallExtras): CheckResult;
   perf?: PerfSpec<P>;
   /**
-   * Why a timed case is not timed on the device the submission's process reported (its record,
-   * as in run.json's `device.tensor_device`), or null to time it: a case sized for a GPU on a
-   * CPU adapter, say. Such a case is recorded as not timed, with the reason, not as a failure.
+   * Why `bench` does not time a case on the device the submission's process reported (its
+   * record, as in run.json's `device.tensor_device`), or null to time it: a case sized for a GPU
+   * on a CPU adapter, say. Such a case is recorded as not timed, with the reason, not as a
+   * failure. Graded timings are always attempted.
    */
   skipOn?(params: P, device: Record<string, unknown> | undefined): string | null;
   /** Cases timed by `bench` (a series over sizes, say); the perf case is always among them. */
