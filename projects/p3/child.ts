@@ -7,6 +7,7 @@ import path from 'node:path';
 import { BadOutputError, DEVICE_DURATION_KEY, defineChild, type ChildContext, type ChildTask, type Submission } from '../../harness/child/api.ts';
 import { PipelineCache } from '../../harness/child/gpu/compile.ts';
 import { adapterPolicyFor, openGpu, type GpuHandle } from '../../harness/child/gpu/device.ts';
+import { POISON_BITS } from '../../harness/child/gpu/fill.ts';
 import { bufferBytes, computeLayout, GpuRunner, storageBuffer, uniformBuffer, type Dispatch, type Layout } from '../../harness/child/gpu/launch.ts';
 import { measureLimits, type Limits } from '../../harness/child/gpu/probe.ts';
 import type { Record_, Value } from '../../harness/protocol/values.ts';
@@ -64,6 +65,22 @@ function layoutFor(r: Resources, family: Family, io: KernelIO): Layout {
     r.layouts.set(family, l);
   }
   return l;
+}
+
+// Every output's binding goes on for GUARD_BYTES past the output's (16-byte padded) end. The
+// guard is poisoned with the outputs before every run, and any element of it written by the
+// kernel fails the case with a message about writes past the end: with WebGPU's bounds checks a
+// stray store cannot corrupt another buffer, but on other APIs (CUDA) the same bug does, and the
+// course asks for kernels that stay in bounds. Stores further out than the guard are dropped by
+// WebGPU (Dawn) and cannot be seen. A kernel that bounds its loops by arrayLength() instead of
+// the sizes in the uniform also writes the guard, and is told so.
+const GUARD_BYTES = 16384;
+
+/** An output of n float32 elements: its padded size and its guard, in bytes. */
+function outputBytes(r: Resources, n: number): { bytes: number; guard: number } {
+  const bytes = bufferBytes(n * 4);
+  const max = Math.min(r.h.limits.maxBufferSize, r.h.limits.maxStorageBufferBindingSize);
+  return { bytes, guard: Math.max(0, Math.min(GUARD_BYTES, Math.floor((max - bytes) / 16) * 16)) };
 }
 
 function buffer(r: Resources, key: string, bytes: number, label: string): GPUBuffer {
@@ -196,11 +213,20 @@ const indexCache = new Map<string, Uint32Array>();
 
 async function readOutputs(r: Resources, w: WireInputs, family: Family, io: KernelIO, outs: Record<string, GPUBuffer>): Promise<Record_> {
   const result: Record_ = {};
+  const pastEnd: Record_ = {};
+  const firstPastEnd: Record_ = {};
   for (const t of io.outputs) {
     const n = numel(t.shape);
+    const { bytes, guard } = outputBytes(r, n);
     if (w.verify === 'full') {
-      const data = await r.runner.readFloat32(outs[t.name]!, n, `reading back '${t.name}'`, w.watchdog_ms);
-      result[t.name] = { dtype: 'float32', shape: t.shape, data };
+      const all = await r.runner.readFloat32(outs[t.name]!, (bytes + guard) / 4, `reading back '${t.name}'`, w.watchdog_ms);
+      result[t.name] = { dtype: 'float32', shape: t.shape, data: all.slice(0, n) };
+      const g = new Uint32Array(all.buffer, all.byteOffset + bytes, guard / 4);
+      const first = g.findIndex((x) => x !== POISON_BITS);
+      if (first >= 0) {
+        pastEnd[t.name] = g.reduce((a, x) => a + (x !== POISON_BITS ? 1 : 0), 0);
+        firstPastEnd[t.name] = bytes / 4 + first;
+      }
     } else {
       let idx = indexCache.get(sampledKey(w));
       if (!idx) {
@@ -208,7 +234,11 @@ async function readOutputs(r: Resources, w: WireInputs, family: Family, io: Kern
         if (indexCache.size > 16) indexCache.clear();
         indexCache.set(sampledKey(w), idx);
       }
-      const s = await r.runner.scanAndGather(outs[t.name]!, n, idx, `checking '${t.name}'`, w.watchdog_ms);
+      const s = await r.runner.scanAndGather(outs[t.name]!, n, idx, `checking '${t.name}'`, w.watchdog_ms, [bytes / 4, (bytes + guard) / 4]);
+      if (s.pastEnd > 0) {
+        pastEnd[t.name] = s.pastEnd;
+        firstPastEnd[t.name] = s.firstPastEnd;
+      }
       result[t.name] = {
         sampled: true,
         n,
@@ -219,6 +249,10 @@ async function readOutputs(r: Resources, w: WireInputs, family: Family, io: Kern
         values: { dtype: 'float32', shape: [s.samples.length], data: s.samples },
       };
     }
+  }
+  if (Object.keys(pastEnd).length) {
+    result.past_end = pastEnd;
+    result.first_past_end = firstPastEnd;
   }
   return result;
 }
@@ -252,7 +286,10 @@ function kernelTask(task: TaskId): ChildTask<Args> {
       const launch = readLaunch(task, sub[task]);
       const sizes = Object.fromEntries(io.uniform.map((f) => [f.name, f.type === 'f32' ? Math.fround(f.value) : f.value]));
       const outs: Record<string, GPUBuffer> = {};
-      for (const t of io.outputs) outs[t.name] = buffer(r, `${family}/${t.name}`, numel(t.shape) * 4, `output ${t.name}`);
+      for (const t of io.outputs) {
+        const { bytes, guard } = outputBytes(r, numel(t.shape));
+        outs[t.name] = buffer(r, `${family}/${t.name}`, bytes + guard, `output ${t.name}`);
+      }
 
       let ms: number;
       let clock: string;
@@ -262,6 +299,9 @@ function kernelTask(task: TaskId): ChildTask<Args> {
           throw new BadOutputError(`'${task}': a library implementation ('${launch.library}') is for the harness's baselines only; write the kernel in WGSL`);
         r.library ??= startLibrary(r, launch.library);
         const lib = await r.library;
+        // Poisoned as before a kernel's run (the library's own run does not): the same checks of
+        // unwritten elements and of the guards then hold for its results.
+        r.runner.poison(Object.values(outs));
         ({ ms, clock } = await lib.run(family, w, io, a.inputs, outs));
       } else {
         const info = deviceInfo(r.h);
@@ -290,7 +330,10 @@ function kernelTask(task: TaskId): ChildTask<Args> {
         const entries: GPUBindGroupEntry[] = [
           { binding: 0, resource: { buffer: uniform } },
           ...io.inputs.map((t, i) => ({ binding: 1 + i, resource: { buffer: a.inputs[t.name]!, size: bufferBytes(numel(t.shape) * 4) } })),
-          ...io.outputs.map((t, i) => ({ binding: 1 + io.inputs.length + i, resource: { buffer: outs[t.name]!, size: bufferBytes(numel(t.shape) * 4) } })),
+          ...io.outputs.map((t, i) => {
+            const { bytes, guard } = outputBytes(r, numel(t.shape));
+            return { binding: 1 + io.inputs.length + i, resource: { buffer: outs[t.name]!, size: bytes + guard } };
+          }),
           { binding: 1 + io.inputs.length + io.outputs.length, resource: { buffer: scratch, size: bufferBytes(Math.max(4, scratchWords) * 4) } },
         ];
         const bindGroup = r.h.device.createBindGroup({ layout: layout.bindGroupLayout, entries, label: `${task} bindings` });

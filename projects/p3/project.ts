@@ -221,12 +221,29 @@ function compare(name: string, shape: number[], got: Float32Array, exp: Expected
   return { ok: true, message: `'${name}' matches (${what}; max abs err ${maxAbs.toExponential(2)}, max rel err ${maxRel.toExponential(2)})`, details };
 }
 
+/** Writes past an output's end (into the guard after it: see projects/p3/child.ts). */
+function pastEnd(name: string, shape: number[], count: number, first: number): CheckResult {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const padded = Math.ceil(n / 4) * 4;
+  const els = (k: number) => `${k} element${k === 1 ? '' : 's'}`;
+  return {
+    ok: false,
+    message:
+      `the kernel wrote past the end of output '${name}' ${shapeStr(shape)}: ${els(count)} after it, the first at flat index ${first} ` +
+      `(the output has ${els(n)}${padded > n ? `, padded to ${padded}` : ''}). Guard every store with the sizes from the uniform, not arrayLength() ` +
+      "(the harness binds a guard region after each output, and arrayLength() counts it), and check that workgroups() launches no threads that store beyond the sizes",
+    details: { past_end: count, first_past_end: first, elements: n },
+  };
+}
+
 function check(family: Family, p: KParams, inputs: Record_, outputs: Record_, expected: LazyExpected): CheckResult {
   const w = inputs as unknown as WireInputs;
   const io = kernelIO(family, w.dims);
   const out = io.outputs[0]!;
   const o = outputs[out.name];
   const tol = tolerance(family, p);
+  const past = Number((outputs.past_end as Record_ | undefined)?.[out.name] ?? 0);
+  if (past > 0) return pastEnd(out.name, out.shape, past, Number((outputs.first_past_end as Record_ | undefined)?.[out.name]));
   if (w.verify === 'full') {
     if (!isTensor(o)) return { ok: false, message: `output '${out.name}' is missing` };
     if (o.dtype !== 'float32' || o.shape.length !== out.shape.length || o.shape.some((d, i) => d !== out.shape[i]))

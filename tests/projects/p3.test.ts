@@ -174,6 +174,16 @@ describe.skipIf(!HAVE_WEBGPU)(TITLE, () => {
     for (const t of o.run.score!.tasks) expect(t.performance).toBe(0);
   });
 
+  it('stores past the end of an output fail their case with their own message', async () => {
+    const o = await run('p3', path.join(FIXTURES, 'p3-past-end'), { tasks: ['reduce_sum'] });
+    const by = (id: string) => o.run.cases.find((c) => c.id === id)!;
+    // 1 row: threads 1-3 store into the padding (allowed), 4-63 past it.
+    expect(by('reduce_sum/0').message).toMatch(/wrote past the end of output 'y' \[1\]: 60 elements after it, the first at flat index 4 \(the output has 1 element, padded to 4\)\. Guard every store/);
+    // 1000 rows: threads 1000-1023.
+    expect(by('reduce_sum/3').message).toMatch(/wrote past the end of output 'y' \[1000\]: 24 elements after it, the first at flat index 1000 \(the output has 1000 elements\)/);
+    expect(o.run.cases.every((c) => c.status === 'failed')).toBe(true);
+  });
+
   it('an endless kernel fails its own case (watchdog, process ended) and the next case runs on a fresh process', async () => {
     const o = await runP3(await p3({ watchdogMs: 2000 }), path.join(FIXTURES, 'p3-endless'), { tasks: ['transpose'] });
     const [c0, c1, c2, c3] = o.run.cases;

@@ -162,22 +162,26 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 `;
 
 const SCAN_WGSL = /* wgsl */ `
-struct P { n: u32, count: u32 }
+struct P { n: u32, count: u32, g0: u32, g1: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> data: array<u32>;
 @group(0) @binding(2) var<storage, read> idx: array<u32>;
-@group(0) @binding(3) var<storage, read_write> res: array<atomic<u32>, 4>; // non-finite: count, first; never written: count, first
+// non-finite: count, first; never written: count, first; written in [g0, g1): count, first
+@group(0) @binding(3) var<storage, read_write> res: array<atomic<u32>, 6>;
 @group(0) @binding(4) var<storage, read_write> samples: array<u32>;
 var<workgroup> wcount: atomic<u32>;
 var<workgroup> wfirst: atomic<u32>;
 var<workgroup> pcount: atomic<u32>;
 var<workgroup> pfirst: atomic<u32>;
+var<workgroup> gcount: atomic<u32>;
+var<workgroup> gfirst: atomic<u32>;
 
 @compute @workgroup_size(256)
 fn scan(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_index) li: u32, @builtin(num_workgroups) nwg: vec3u) {
   if (li == 0u) {
     atomicStore(&wcount, 0u); atomicStore(&wfirst, 0xffffffffu);
     atomicStore(&pcount, 0u); atomicStore(&pfirst, 0xffffffffu);
+    atomicStore(&gcount, 0u); atomicStore(&gfirst, 0xffffffffu);
   }
   workgroupBarrier();
   let stride = nwg.x * 256u;
@@ -190,14 +194,22 @@ fn scan(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
     if ((bits & 0x7f800000u) == 0x7f800000u) { c += 1u; f = min(f, i); }
     if (bits == ${POISON_BITS}u) { pc += 1u; pf = min(pf, i); }
   }
+  var gc = 0u;
+  var gf = 0xffffffffu;
+  for (var i = p.g0 + gid.x; i < p.g1; i += stride) {
+    if (data[i] != ${POISON_BITS}u) { gc += 1u; gf = min(gf, i); }
+  }
   if (c > 0u) { atomicAdd(&wcount, c); atomicMin(&wfirst, f); }
   if (pc > 0u) { atomicAdd(&pcount, pc); atomicMin(&pfirst, pf); }
+  if (gc > 0u) { atomicAdd(&gcount, gc); atomicMin(&gfirst, gf); }
   workgroupBarrier();
   if (li == 0u) {
     let wc = atomicLoad(&wcount);
     if (wc > 0u) { atomicAdd(&res[0], wc); atomicMin(&res[1], atomicLoad(&wfirst)); }
     let wp = atomicLoad(&pcount);
     if (wp > 0u) { atomicAdd(&res[2], wp); atomicMin(&res[3], atomicLoad(&pfirst)); }
+    let wg = atomicLoad(&gcount);
+    if (wg > 0u) { atomicAdd(&res[4], wg); atomicMin(&res[5], atomicLoad(&gfirst)); }
   }
 }
 
@@ -331,6 +343,14 @@ export class GpuRunner {
     }
   }
 
+  /** Fills every buffer with the poison (queued: later submissions see it). */
+  poison(buffers: GPUBuffer[]): void {
+    if (!buffers.length) return;
+    const enc = this.h.device.createCommandEncoder({ label: 'mlsys-poison' });
+    this.encodePoison(enc, buffers);
+    this.h.device.queue.submit([enc.finish()]);
+  }
+
   /** Fills `buf` (its first s.n floats) from a seed: see fill.ts. */
   fill(buf: GPUBuffer, s: FillSpec): void {
     checkFillSpec(s);
@@ -375,11 +395,7 @@ export class GpuRunner {
     // submission, with GPU timestamps too: whether a pass's beginning timestamp waits for the
     // passes before it depends on the backend, and nothing but the warm-up may share the timed
     // submission. (Measured on an H100 it made no difference there.)
-    if (o.poison.length) {
-      const enc = device.createCommandEncoder({ label: 'mlsys-poison' });
-      this.encodePoison(enc, o.poison);
-      device.queue.submit([enc.finish()]);
-    }
+    this.poison(o.poison);
     await settle(this.h, device.queue.onSubmittedWorkDone(), `clearing the outputs before ${o.what}`, o.watchdogMs);
     if (this.warm && this.querySet && performance.now() - this.lastRunEnd > this.warmOpts.rampAfterIdleMs) await this.rampClock(o.what, o.watchdogMs);
     device.pushErrorScope('out-of-memory');
@@ -462,6 +478,8 @@ export class GpuRunner {
    * Scans the first n float32 values of `buf` for values that are not finite and for the poison
    * (count and first index of each) and gathers the values at `indices`: an output too large to
    * bring back whole is still checked everywhere for NaN and, at the sampled positions, values.
+   * With `guard` ([start, end) in float32 elements, past the output's end), it also counts the
+   * elements there that no longer hold the poison: writes past the output's end.
    */
   async scanAndGather(
     buf: GPUBuffer,
@@ -469,13 +487,23 @@ export class GpuRunner {
     indices: Uint32Array,
     what: string,
     watchdogMs: number,
-  ): Promise<{ nonFinite: number; firstNonFinite: number; unwritten: number; firstUnwritten: number; samples: Float32Array }> {
+    guard: [number, number] = [0, 0],
+  ): Promise<{ nonFinite: number; firstNonFinite: number; unwritten: number; firstUnwritten: number; pastEnd: number; firstPastEnd: number; samples: Float32Array }> {
     const d = this.h.device;
-    const u = uniformBuffer(this.h, [{ name: 'n', type: 'u32', value: n }, { name: 'count', type: 'u32', value: indices.length }], 'mlsys-scan-params');
+    const u = uniformBuffer(
+      this.h,
+      [
+        { name: 'n', type: 'u32', value: n },
+        { name: 'count', type: 'u32', value: indices.length },
+        { name: 'g0', type: 'u32', value: guard[0] },
+        { name: 'g1', type: 'u32', value: guard[1] },
+      ],
+      'mlsys-scan-params',
+    );
     const idx = d.createBuffer({ size: bufferBytes(indices.length * 4), usage: STORAGE_USAGE, label: 'mlsys-scan-idx' });
     d.queue.writeBuffer(idx, 0, indices);
-    const res = d.createBuffer({ size: 16, usage: STORAGE_USAGE, label: 'mlsys-scan-res' });
-    d.queue.writeBuffer(res, 0, new Uint32Array([0, 0xffffffff, 0, 0xffffffff]));
+    const res = d.createBuffer({ size: 32, usage: STORAGE_USAGE, label: 'mlsys-scan-res' });
+    d.queue.writeBuffer(res, 0, new Uint32Array([0, 0xffffffff, 0, 0xffffffff, 0, 0xffffffff, 0, 0]));
     const samples = d.createBuffer({ size: bufferBytes(indices.length * 4), usage: STORAGE_USAGE, label: 'mlsys-scan-samples' });
     const entries = [
       { binding: 0, resource: { buffer: u } },
@@ -488,7 +516,7 @@ export class GpuRunner {
     const pass = enc.beginComputePass();
     pass.setPipeline(this.scanPipeline);
     pass.setBindGroup(0, d.createBindGroup({ layout: this.scanPipeline.getBindGroupLayout(0), entries: entries.filter((e) => e.binding !== 2 && e.binding !== 4) }));
-    pass.dispatchWorkgroups(strideGrid(this.h, n));
+    pass.dispatchWorkgroups(strideGrid(this.h, Math.max(n, guard[1] - guard[0])));
     if (indices.length) {
       pass.setPipeline(this.gatherPipeline);
       pass.setBindGroup(0, d.createBindGroup({ layout: this.gatherPipeline.getBindGroupLayout(0), entries: entries.filter((e) => e.binding !== 3) }));
@@ -497,16 +525,24 @@ export class GpuRunner {
     pass.end();
     // One readback for both: the counters, then the samples.
     const sampleBytes = bufferBytes(indices.length * 4);
-    const staging = this.stagingFor(16 + sampleBytes);
-    enc.copyBufferToBuffer(res, 0, staging, 0, 16);
-    if (indices.length) enc.copyBufferToBuffer(samples, 0, staging, 16, sampleBytes);
+    const staging = this.stagingFor(32 + sampleBytes);
+    enc.copyBufferToBuffer(res, 0, staging, 0, 32);
+    if (indices.length) enc.copyBufferToBuffer(samples, 0, staging, 32, sampleBytes);
     d.queue.submit([enc.finish()]);
-    await settle(this.h, staging.mapAsync(1 /* READ */, 0, 16 + sampleBytes), what, watchdogMs);
-    const mapped = staging.getMappedRange(0, 16 + sampleBytes);
-    const r = new Uint32Array(mapped.slice(0, 16));
-    const s = new Float32Array(mapped.slice(16, 16 + indices.length * 4));
+    await settle(this.h, staging.mapAsync(1 /* READ */, 0, 32 + sampleBytes), what, watchdogMs);
+    const mapped = staging.getMappedRange(0, 32 + sampleBytes);
+    const r = new Uint32Array(mapped.slice(0, 32));
+    const s = new Float32Array(mapped.slice(32, 32 + indices.length * 4));
     staging.unmap();
     for (const b of [u, idx, res, samples]) b.destroy();
-    return { nonFinite: r[0]!, firstNonFinite: r[0]! ? r[1]! : -1, unwritten: r[2]!, firstUnwritten: r[2]! ? r[3]! : -1, samples: s };
+    return {
+      nonFinite: r[0]!,
+      firstNonFinite: r[0]! ? r[1]! : -1,
+      unwritten: r[2]!,
+      firstUnwritten: r[2]! ? r[3]! : -1,
+      pastEnd: r[4]!,
+      firstPastEnd: r[4]! ? r[5]! : -1,
+      samples: s,
+    };
   }
 }
