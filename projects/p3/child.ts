@@ -71,13 +71,18 @@ function layoutFor(r: Resources, family: Family, io: KernelIO): Layout {
 // guard is poisoned with the outputs before every run, and any element of it written by the
 // kernel fails the case with a message about writes past the end: with WebGPU's bounds checks a
 // stray store cannot corrupt another buffer, but on other APIs (CUDA) the same bug does, and the
-// course asks for kernels that stay in bounds. Stores further out than the guard are dropped by
-// WebGPU (Dawn) and cannot be seen. A kernel that bounds its loops by arrayLength() instead of
+// course asks for kernels that stay in bounds. Stores further out than the guard stay inside the
+// binding or are dropped (Dawn on Mesa's CPU driver drops them), so they cannot be seen. A kernel that bounds its loops by arrayLength() instead of
 // the sizes in the uniform also writes the guard, and is told so.
 const GUARD_BYTES = 16384;
 
+interface OutputSize {
+  bytes: number;
+  guard: number;
+}
+
 /** An output of n float32 elements: its padded size and its guard, in bytes. */
-function outputBytes(r: Resources, n: number): { bytes: number; guard: number } {
+function outputBytes(r: Resources, n: number): OutputSize {
   const bytes = bufferBytes(n * 4);
   const max = Math.min(r.h.limits.maxBufferSize, r.h.limits.maxStorageBufferBindingSize);
   return { bytes, guard: Math.max(0, Math.min(GUARD_BYTES, Math.floor((max - bytes) / 16) * 16)) };
@@ -211,13 +216,20 @@ function sampledKey(w: WireInputs): string {
 }
 const indexCache = new Map<string, Uint32Array>();
 
-async function readOutputs(r: Resources, w: WireInputs, family: Family, io: KernelIO, outs: Record<string, GPUBuffer>): Promise<Record_> {
+async function readOutputs(
+  r: Resources,
+  w: WireInputs,
+  family: Family,
+  io: KernelIO,
+  outs: Record<string, GPUBuffer>,
+  sizes: Record<string, OutputSize>,
+): Promise<Record_> {
   const result: Record_ = {};
   const pastEnd: Record_ = {};
   const firstPastEnd: Record_ = {};
   for (const t of io.outputs) {
     const n = numel(t.shape);
-    const { bytes, guard } = outputBytes(r, n);
+    const { bytes, guard } = sizes[t.name]!;
     if (w.verify === 'full') {
       const all = await r.runner.readFloat32(outs[t.name]!, (bytes + guard) / 4, `reading back '${t.name}'`, w.watchdog_ms);
       result[t.name] = { dtype: 'float32', shape: t.shape, data: all.slice(0, n) };
@@ -286,9 +298,10 @@ function kernelTask(task: TaskId): ChildTask<Args> {
       const launch = readLaunch(task, sub[task]);
       const sizes = Object.fromEntries(io.uniform.map((f) => [f.name, f.type === 'f32' ? Math.fround(f.value) : f.value]));
       const outs: Record<string, GPUBuffer> = {};
+      const outSizes: Record<string, OutputSize> = {};
       for (const t of io.outputs) {
-        const { bytes, guard } = outputBytes(r, numel(t.shape));
-        outs[t.name] = buffer(r, `${family}/${t.name}`, bytes + guard, `output ${t.name}`);
+        const s = (outSizes[t.name] = outputBytes(r, numel(t.shape)));
+        outs[t.name] = buffer(r, `${family}/${t.name}`, s.bytes + s.guard, `output ${t.name}`);
       }
 
       let ms: number;
@@ -330,10 +343,7 @@ function kernelTask(task: TaskId): ChildTask<Args> {
         const entries: GPUBindGroupEntry[] = [
           { binding: 0, resource: { buffer: uniform } },
           ...io.inputs.map((t, i) => ({ binding: 1 + i, resource: { buffer: a.inputs[t.name]!, size: bufferBytes(numel(t.shape) * 4) } })),
-          ...io.outputs.map((t, i) => {
-            const { bytes, guard } = outputBytes(r, numel(t.shape));
-            return { binding: 1 + io.inputs.length + i, resource: { buffer: outs[t.name]!, size: bytes + guard } };
-          }),
+          ...io.outputs.map((t, i) => ({ binding: 1 + io.inputs.length + i, resource: { buffer: outs[t.name]!, size: outSizes[t.name]!.bytes + outSizes[t.name]!.guard } })),
           { binding: 1 + io.inputs.length + io.outputs.length, resource: { buffer: scratch, size: bufferBytes(Math.max(4, scratchWords) * 4) } },
         ];
         const bindGroup = r.h.device.createBindGroup({ layout: layout.bindGroupLayout, entries, label: `${task} bindings` });
@@ -349,7 +359,7 @@ function kernelTask(task: TaskId): ChildTask<Args> {
         }
         for (const p of pipelines) r.ran.add(p);
       }
-      const out = await readOutputs(r, w, family, io, outs);
+      const out = await readOutputs(r, w, family, io, outs, outSizes);
       out.clock = clock;
       if (warmRatio !== undefined) out.warm_ratio = warmRatio;
       if (a.limits) out.limits = { ...a.limits } as unknown as Value;

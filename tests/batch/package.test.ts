@@ -1,22 +1,17 @@
 // The packages: the student bundle (unpacked and searched for the reference solution's code, the
-// hidden cases and the secret, then run) and the Gradescope autograder zip (unpacked and its run_autograder run
-// the way Gradescope runs it, on the reference solution, with hidden cases).
-import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+// hidden cases and the secret, then run) and the Gradescope autograder zip (unpacked and its
+// run_autograder run the way Gradescope runs it, on the reference solution, with hidden cases).
+import { chmodSync, cpSync, existsSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { unpackArchive } from '../../harness/batch/unpack.ts';
+import { walk } from '../helpers/files.ts';
 import { HAVE_SANDBOX, ROOT } from '../helpers/run.ts';
 import { mlsys, REFERENCE, tmpDir } from './helpers/class.ts';
 
 const SECRET = 'package-test-secret-0123456789';
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = path.join(dir, n);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
-}
 
 /** Lines of the reference solution that no other file of the repository has: its own code. */
 function referenceCode(): string[] {

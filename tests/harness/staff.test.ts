@@ -1,20 +1,15 @@
 // The staff-only hidden cases (harness/staff.ts): every project's load and name only its own
 // tasks, every graded task has some, none of them is written anywhere under projects/ (which
 // ships to students and is mounted in the sandbox), and a copy without them says so.
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProjects, UsageError } from '../../harness/projects.ts';
 import { hiddenCasesFile, loadHiddenCases } from '../../harness/staff.ts';
+import { walk } from '../helpers/files.ts';
 import { ROOT } from '../helpers/run.ts';
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = path.join(dir, n);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
-}
 
 describe('hidden cases', async () => {
   const projects = await loadProjects();
