@@ -114,6 +114,13 @@ export interface Project {
    * those the running node does not know are left out, so the project must work without them.
    */
   nodeFlags?: string[];
+  /**
+   * The project's trusted-side files that compute expected answers (its oracle, and what wraps
+   * it), absolute paths: the submission's process is refused an import of them, with a message
+   * saying why, and under the sandbox cannot read them. The reference folder is always refused
+   * (harness/staff.ts).
+   */
+  graderOnly?: string[];
   /** Files a submission must have; the first that exists is the entry. */
   entries: string[];
   /**

@@ -19,6 +19,14 @@ export function referenceFolder(project: Project): string {
   return `reference/${project.id}`;
 }
 
+/**
+ * What a submission's process may not load (harness/child/resolve-hook.mjs) nor, under the
+ * sandbox, see: the whole reference folder and the project's graderOnly files. Absolute paths.
+ */
+export function graderOnlyPaths(project: Project, root = HARNESS_ROOT): string[] {
+  return [path.join(root, 'reference'), ...(project.graderOnly ?? [])];
+}
+
 /** The hidden cases' file, absolute. */
 export function hiddenCasesFile(project: Project, root = HARNESS_ROOT): string {
   return path.join(root, referenceFolder(project), 'hidden-cases.ts');

@@ -279,6 +279,17 @@ interface Probes {
   hidden: string;
 }
 
+/** The import-oracle fixture fails every case with the refusal's message, as a load error. */
+async function expectOracleImportRefused(sandbox: boolean): Promise<void> {
+  const { run: r } = await attack('import-oracle', { sandbox });
+  expect(r.cases.length).toBeGreaterThan(1);
+  for (const c of r.cases) {
+    expect(c).toMatchObject({ status: 'failed', kind: 'load_error' });
+    expect(c.message).toMatch(/projects\/p2\/oracle\.ts, which is the grader's: .*a submission may not import it/);
+  }
+  await expectNoSurvivors();
+}
+
 function probes(tag: string): Probes {
   const other = victimFolder(`other-submission-${tag}`, 'index.ts', 'export const SECRET = "another student";\n');
   const hidden = victimFolder(`hidden-${tag}`, 'cases.json', '{"secret": "hidden cases"}\n');
@@ -353,18 +364,23 @@ describe.skipIf(!HAVE_SANDBOX)('under the sandbox', () => {
     await expectNoSurvivors();
   });
 
-  it('cannot read the reference solution, the hidden cases, another submission, hidden data or the harness environment', async () => {
+  it('cannot read the reference solution, the hidden cases, the oracle, another submission, hidden data or the harness environment', async () => {
     const p = probes('sandboxed');
     const { run: r } = await attack(p.readDir, { sandbox, caseId: 'attention/0' });
     const msg = r.cases[0]!.message;
     expect(msg).toMatch(/reference: READ FAILED: E[A-Z]+/);
     expect(msg).toMatch(/hidden case specs: READ FAILED: E[A-Z]+/);
+    expect(msg).toMatch(/oracle: READ FAILED: E[A-Z]+/);
     expect(msg).toMatch(/other submission: READ FAILED: E[A-Z]+/);
     expect(msg).toMatch(/hidden data: READ FAILED: E[A-Z]+/);
     // Its parent inside the sandbox is bubblewrap's init, started with an empty environment.
     expect(msg).toMatch(/parent environment: (READ FAILED|READ OK \(0 chars)/);
     expect(msg).not.toMatch(/Reference solution|another student|hidden cases/);
     await expectNoSurvivors();
+  });
+
+  it("cannot import the project's oracle to return its answers: the import is refused, saying why", async () => {
+    await expectOracleImportRefused(true);
   });
 
   it('cannot write into results/, the run output folder, another submission or its own code', async () => {
@@ -403,12 +419,16 @@ describe('without the sandbox (a student on their own machine)', () => {
     await expectNoSurvivors();
   });
 
+  it("importing the project's oracle is refused here too (without the refusal the fixture passes every case)", async () => {
+    await expectOracleImportRefused(false);
+  });
+
   it('the read and write probes succeed', async () => {
     const p = probes('plain');
     const forged = path.join(ROOT, 'results', p.resultsName);
     try {
       const read = await attack(p.readDir, { caseId: 'attention/0' });
-      expect(read.run.cases[0]!.message).toMatch(/reference: READ OK .*hidden case specs: READ OK .*other submission: READ OK .*hidden data: READ OK/);
+      expect(read.run.cases[0]!.message).toMatch(/reference: READ OK .*hidden case specs: READ OK .*oracle: READ OK .*other submission: READ OK .*hidden data: READ OK/);
       const write = await attack(p.writeDir, { caseId: 'attention/0', outDir: p.outDir });
       expect(write.run.cases[0]!.message).toMatch(/results\/: WRITE OK \| run output: WRITE OK \| other submission: WRITE OK/);
       expect(existsSync(forged)).toBe(true);

@@ -1,13 +1,43 @@
-// ESM resolve hook: a bare specifier ('@tensorflow/tfjs') that cannot be found from the
-// submission's folder is resolved again from the harness's folder. CommonJS requires get the
-// same through NODE_PATH, which the runner sets.
+// ESM resolve hook of the submission's process.
+// - A bare specifier ('@tensorflow/tfjs') that cannot be found from the submission's folder is
+//   resolved again from the harness's folder. CommonJS requires get the same through NODE_PATH,
+//   which the runner sets.
+// - A module that resolves to a grader-only file or folder (the project's oracle, the reference
+//   solutions) is refused, whoever imports it: expected answers are not computed in this
+//   process. The sandbox also hides those files (runner/sandbox.ts); this hook is what gives the
+//   student a message saying why, and the refusal where there is no sandbox.
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 const HARNESS_URL = new URL('../../package.json', import.meta.url).href;
+const HARNESS_ROOT = path.dirname(fileURLToPath(HARNESS_URL));
+
+/** @type {string[]} */
+let graderOnly = [];
+
+export function initialize(data) {
+  const real = (p) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  graderOnly = (data?.graderOnly ?? []).map((p) => real(path.resolve(p)));
+}
 
 function isBare(s) {
   return !s.startsWith('.') && !s.startsWith('/') && !s.startsWith('file:') && !s.startsWith('node:') && !s.startsWith('data:');
 }
 
-export async function resolve(specifier, context, next) {
+function refused(url) {
+  if (!url.startsWith('file:')) return null;
+  const file = fileURLToPath(url);
+  return graderOnly.find((g) => file === g || file.startsWith(g + path.sep)) ? file : null;
+}
+
+async function resolveOnce(specifier, context, next) {
   try {
     return await next(specifier, context);
   } catch (err) {
@@ -16,4 +46,18 @@ export async function resolve(specifier, context, next) {
     }
     throw err;
   }
+}
+
+export async function resolve(specifier, context, next) {
+  const result = await resolveOnce(specifier, context, next);
+  const file = refused(result.url);
+  if (file) {
+    const err = new Error(
+      `'${specifier}' is ${path.relative(HARNESS_ROOT, file)}, which is the grader's: it computes the expected answers, ` +
+        'so a submission may not import it. Your code must compute its results itself.',
+    );
+    err.code = 'ERR_MLSYS_GRADER_ONLY';
+    throw err;
+  }
+  return result;
 }

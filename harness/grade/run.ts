@@ -13,7 +13,7 @@ import { SubmissionProcess, type StartOutcome } from '../runner/session.ts';
 import type { MeasureOptions } from '../measure/interleaved.ts';
 import { benchRecords, measureAll, type Contender } from './perf.ts';
 import { planCases, type PlannedCase } from './cases.ts';
-import { loadHiddenCases } from '../staff.ts';
+import { graderOnlyPaths, loadHiddenCases } from '../staff.ts';
 import { scoreTask } from './score.ts';
 import { hostDevice, harnessVersions } from '../report/device.ts';
 import { benchSchema, runSchema, type BenchRecord, type CaseRecord, type PerfRecord, type RunRecord } from '../report/schema.ts';
@@ -101,7 +101,7 @@ export class Impl implements Contender {
       liveScratch.add(scratch);
       const { proc, outcome } = await SubmissionProcess.start(
         this.opt.launcher,
-        { submissionDir: this.dir, scratchDir: scratch, env: {}, gpu: needsGpu(this.opt), nodeFlags: this.opt.project.nodeFlags },
+        { submissionDir: this.dir, scratchDir: scratch, env: {}, gpu: needsGpu(this.opt), nodeFlags: this.opt.project.nodeFlags, graderOnly: graderOnlyPaths(this.opt.project) },
         { projectChild: this.opt.project.child, entry: this.opt.launcher.entryInside(this.entry, this.dir, scratch), backend: this.opt.backend },
         60000 * this.opt.timeoutScale,
       );

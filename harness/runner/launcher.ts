@@ -21,6 +21,8 @@ export interface LaunchSpec {
   gpu: boolean;
   /** The project's extra flags for the child's node (Project.nodeFlags). */
   nodeFlags?: string[];
+  /** Files and folders the child may not load, absolute (staff.ts graderOnlyPaths). */
+  graderOnly?: string[];
 }
 
 export interface Command {
@@ -74,6 +76,8 @@ export function childEnv(root: string, spec: LaunchSpec): Record<string, string>
     XDG_RUNTIME_DIR: spec.scratchDir,
     NODE_PATH: path.join(root, 'node_modules'),
     ...(spec.gpu ? vulkanEnv() : {}),
+    // Read by the child's module hooks (preload.mjs); paths, not secrets.
+    ...(spec.graderOnly?.length ? { MLSYS_GRADER_ONLY: JSON.stringify(spec.graderOnly) } : {}),
     ...spec.env,
   };
 }

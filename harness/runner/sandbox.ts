@@ -1,10 +1,11 @@
 // The bubblewrap launcher: the submission's process runs as an unprivileged user (65534) with
 // no network, a read-only system, its own folder read-only at /submission, a private writable
-// scratch folder at /scratch, the harness's code and node_modules read-only at their own path,
-// and nothing else of this machine: no reference/, no results/, no other submission.
+// scratch folder at /scratch, the harness's code and node_modules read-only at their own path
+// (less the project's grader-only files: its oracle), and nothing else of this machine: no
+// reference/, no results/, no other submission.
 // prlimit bounds CPU seconds, address space, processes, file size and open files.
 import { execaSync } from 'execa';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createCgroup } from './cgroup.ts';
 import { childEnv, driverArgs, HARNESS_ROOT, stageSubmission, vulkanEnv, type Command, type LaunchSpec, type Launcher } from './launcher.ts';
@@ -57,6 +58,17 @@ const SYSTEM_RO = ['/usr', '/etc/alternatives', '/etc/ssl', '/etc/ld.so.cache', 
 const GPU_DEVICES = ['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools', '/dev/nvidia0', '/dev/dri'];
 const GPU_DRIVER_FILES = ['/usr/local/nvidia'];
 
+/**
+ * Hides the grader-only files and folders that sit in the folders bound above: an empty file or
+ * folder in their place, so that reading them around the module hooks gives nothing.
+ */
+function masks(paths: string[]): string[] {
+  const bound = ['harness', 'projects', 'node_modules'].map((p) => path.join(HARNESS_ROOT, p) + path.sep);
+  return paths
+    .filter((p) => existsSync(p) && bound.some((b) => p.startsWith(b)))
+    .flatMap((p) => (statSync(p).isDirectory() ? ['--tmpfs', p, '--remount-ro', p] : ['--ro-bind', '/dev/null', p]));
+}
+
 export class BubblewrapLauncher implements Launcher {
   readonly name = 'bubblewrap' as const;
   readonly sandboxed = true;
@@ -92,6 +104,7 @@ export class BubblewrapLauncher implements Launcher {
       '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
       // The harness: only what the child needs, read-only.
       ...['harness', 'projects', 'node_modules', 'package.json'].flatMap((p) => ro(path.join(HARNESS_ROOT, p))),
+      ...masks(spec.graderOnly ?? []),
       '--ro-bind', stage, '/submission',
       '--bind', spec.scratchDir, '/scratch',
       ...gpu,

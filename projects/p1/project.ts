@@ -712,6 +712,7 @@ export default defineProject({
   aliases: ['parallelism', 'parallel', 'p1-parallelism'],
   title: 'Parallelism: collectives, data parallel, ZeRO, tensor and pipeline parallel',
   child: path.join(here, 'child.ts'),
+  graderOnly: [path.join(here, 'oracle.ts')],
   entries: ['index.ts', 'index.js'],
   tasks: [allReduceTask, reduceScatterTask, allGatherTask, broadcastTask, dataParallelTask, zeroTask, tensorParallelTask, pipelineTask],
   milestones: { checkin: ['allReduce', 'reduceScatter', 'allGather', 'broadcast'] },

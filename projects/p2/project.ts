@@ -286,6 +286,7 @@ export default defineProject({
   aliases: ['attention', 'kv', 'p2-attention'],
   title: 'Attention and KV caching',
   child: path.join(here, 'child.ts'),
+  graderOnly: [path.join(here, 'oracle.ts')],
   entries: ['index.ts', 'index.js'],
   gpu: 'optional', // tfjs may run on WebGPU
   tasks: [attentionTask, mhaTask, flashTask, generateTask, linearTask],

@@ -495,6 +495,7 @@ export default defineProject({
   aliases: ['kernels', 'gpu', 'p3-kernels', 'wgsl'],
   title: 'GPU kernels in WGSL on WebGPU',
   child: path.join(here, 'child.ts'),
+  graderOnly: [path.join(here, 'oracle.ts')],
   entries: ['index.ts', 'index.js'],
   gpu: 'required',
   tasks,

@@ -1,7 +1,7 @@
 // A ground-truth worker: exact kNN for a range of queries, on shared memory. The parent blocks
 // on `state` (Atomics.wait) until every worker has stored its status there.
 import { workerData } from 'node:worker_threads';
-import { knn } from './knn-kernel.mjs';
+import { knn } from './knn-exact.mjs';
 
 const { base, n, d, queries, k, metric, ids, dists, state, slot, q0, q1 } = workerData;
 const st = new Int32Array(state);

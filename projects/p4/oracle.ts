@@ -5,7 +5,8 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Metric } from './api.ts';
-import { distance as kernelDistance, knn, rowNorms } from './knn-kernel.mjs';
+import { knn } from './knn-exact.mjs';
+import { distance as kernelDistance, rowNorms } from './knn-kernel.mjs';
 
 export interface Knn {
   /** nq·k row numbers, nearest first; −1 where fewer than k rows were eligible. */

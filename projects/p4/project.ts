@@ -775,6 +775,7 @@ export default defineProject({
   aliases: ['vectordb', 'ann', 'p4-vectordb'],
   title: 'Vector databases',
   child: path.join(here, 'child.ts'),
+  graderOnly: ['oracle.ts', 'knn-exact.mjs', 'knn-worker.mjs'].map((f) => path.join(here, f)),
   entries: ['index.ts', 'index.js'],
   tasks: [flatTask, ivfTask, hnswTask, pqTask, updatesTask, fashionTask],
   baselines: [{ name: 'hnswlib-node', dir: path.join(here, 'baselines', 'hnswlib-node') }],

@@ -1,12 +1,13 @@
 // The staff-only hidden cases (harness/staff.ts): every project's load and name only its own
 // tasks, every graded task has some, none of them is written anywhere under projects/ (which
-// ships to students and is mounted in the sandbox), and a copy without them says so.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// ships to students and is mounted in the sandbox), and a copy without them says so. The
+// grader-only files a submission may not load exist.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProjects, UsageError } from '../../harness/projects.ts';
-import { hiddenCasesFile, loadHiddenCases } from '../../harness/staff.ts';
+import { graderOnlyPaths, hiddenCasesFile, loadHiddenCases } from '../../harness/staff.ts';
 import { walk } from '../helpers/files.ts';
 import { ROOT } from '../helpers/run.ts';
 
@@ -49,5 +50,20 @@ describe('hidden cases', async () => {
     mkdirSync(path.join(root, 'reference', 'p1'), { recursive: true });
     writeFileSync(path.join(root, 'reference', 'p1', 'hidden-cases.ts'), "export default { allReduce: [], alReduce: [{ label: 'x', params: {} }] };\n");
     await expect(loadHiddenCases(projects[0]!, root)).rejects.toThrow(/'alReduce' is not a task of p1/);
+  });
+});
+
+describe('grader-only files', async () => {
+  const projects = await loadProjects();
+
+  it("are the reference folder and each project's oracle, all existing files (a typo would guard nothing)", () => {
+    for (const p of projects) {
+      const paths = graderOnlyPaths(p);
+      expect(paths[0]).toBe(path.join(ROOT, 'reference'));
+      expect(paths.some((f) => path.basename(f) === 'oracle.ts'), p.id).toBe(true);
+      for (const f of paths) expect(existsSync(f), f).toBe(true);
+      // The project's own child code must not need them (it runs where they are refused).
+      expect(paths).not.toContain(p.child);
+    }
   });
 });
