@@ -7,6 +7,7 @@ import type { SubmissionProcess } from '../runner/session.ts';
 import { measureInterleaved, type PoolItem } from '../measure/interleaved.ts';
 import { summarize } from '../measure/stats.ts';
 import type { BenchRecord, PerfRecord, RunRecord } from '../report/schema.ts';
+import { NotGradable } from './not-gradable.ts';
 import type { RunOptions } from './run.ts';
 
 /** An implementation that can be timed: started on demand, restarted after a fault. */
@@ -46,6 +47,13 @@ export function pairedSpeedup(refRounds: number[], subRounds: number[]): number 
   if (n < 3) return null;
   const ratios = Array.from({ length: n }, (_, i) => refRounds[i]! / subRounds[i]!).filter(Number.isFinite);
   return ratios.length ? summarize(ratios).median : null;
+}
+
+/** Why the reference has no timing in a record (not loaded, or its timing failed), or null. */
+function referenceFault(refName: string, rec: PerfRecord, notes: string[]): string | null {
+  const r = rec.impls.find((i) => i.impl === refName);
+  if (r) return r.ok ? null : r.message;
+  return notes.find((n) => n.startsWith(`${refName} `)) ?? 'it was not timed';
 }
 
 function defaultSpeedup(task: Task, sub: MeasuredCase[], ref: MeasuredCase[]): { value: number | null; basis: string } {
@@ -121,6 +129,11 @@ export async function measureAll(
       records.push(rec);
       run.perf.push(rec);
       save();
+      // The reference is the course's code: when it cannot be timed (a driver's crash, a limit
+      // of the machine), the speed cannot be graded, and that is nobody's zero.
+      const refFault = graded && ref ? referenceFault(ref.name, rec, notes) : null;
+      if (refFault)
+        throw new NotGradable(`the reference could not be timed on ${task.id} (${spec.label}): ${refFault}; the reference is the course's own code, so this is a fault of the machine or the harness, not of the submission`);
     }
     if (task.perf && ref) {
       const of = (name: string) =>

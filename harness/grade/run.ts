@@ -11,6 +11,7 @@ import type { BackendName } from '../child/tensor-runtime.ts';
 import type { Launcher } from '../runner/launcher.ts';
 import { SubmissionProcess, type StartOutcome } from '../runner/session.ts';
 import type { MeasureOptions } from '../measure/interleaved.ts';
+import { NotGradable } from './not-gradable.ts';
 import { benchRecords, measureAll, type Contender } from './perf.ts';
 import { planCases, type PlannedCase } from './cases.ts';
 import { graderOnlyPaths, loadHiddenCases } from '../staff.ts';
@@ -55,8 +56,6 @@ export function findEntry(dir: string, entries: string[]): string | null {
   }
   return null;
 }
-
-class NotGradable extends Error {}
 
 /** Scratch folders still in use: removed even when the harness is killed by a signal. */
 const liveScratch = new Set<string>();

@@ -31,7 +31,10 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   processes: 4096,
   memoryBytes: 4 * 2 ** 30,
   pidsPerSandbox: 256,
-  fileSizeBytes: 64 * 2 ** 20,
+  // Vulkan drivers may back device memory with memory files (Mesa's CPU driver does), and this
+  // limit covers them: at 64 MiB, a 4096 × 4096 float buffer killed the process with SIGBUS. The
+  // memory cgroup bounds such files anyway; this bounds one file on disk at the same size.
+  fileSizeBytes: 4 * 2 ** 30,
   openFiles: 256,
 };
 

@@ -83,6 +83,26 @@ describe('timing starts in a fresh process', () => {
   });
 });
 
+describe('a reference that cannot be timed', () => {
+  it('makes the run not gradable (exit 4, no score), never a zero for the submission', async () => {
+    // A stand-in reference that answers wrongly once it is being timed: what a driver's crash
+    // or a limit of the machine does to the real one.
+    const o = await run('p2', REF, {
+      mode: 'grade',
+      tasks: ['attention'],
+      referenceDir: path.join(FIXTURES, 'adversarial', 'timing-mode'),
+      measure: { ...DEFAULT_MEASURE, budgetMs: 500 },
+    });
+    expect(o.exitCode).toBe(4);
+    expect(o.run.status).toBe('not_gradable');
+    expect(o.run.score).toBeNull();
+    expect(o.results).toBeUndefined();
+    expect(o.run.not_gradable_reason).toMatch(/^the reference could not be timed on attention \(.+\): .*wrong answer.*fault of the machine or the harness, not of the submission$/);
+    // What was measured is kept.
+    expect(o.run.perf.find((p) => p.task === 'attention')!.impls.find((i) => i.impl === 'reference')!.ok).toBe(false);
+  });
+});
+
 describe('p2 failure modes', () => {
   it('an exception, a wrong dtype, O(S²) memory, a missing export and NaN each fail with their own message', async () => {
     const o = await run('p2', path.join(FIXTURES, 'p2-faulty'));

@@ -126,6 +126,20 @@ describe.skipIf(!HAVE_WEBGPU)(TITLE, () => {
     }
   });
 
+  it.skipIf(!HAVE_SANDBOX)('times a 4096 × 4096 case under the sandbox in a process of its own (its file-size limit once killed it with SIGBUS)', async () => {
+    // Mesa's CPU driver backs device memory with one growing memory file, which the sandbox's
+    // file-size limit covers: at 64 MiB the first timed input could not be allocated.
+    // The project as it is (the other tests shrink its timed cases).
+    const o = await runP3(await findProject('p3'), REF, { mode: 'grade', tasks: ['softmax'], sandbox: true, measure: { ...DEFAULT_MEASURE, budgetMs: 500, minSamples: 3, maxSamples: 20, roundMs: 10 } });
+    expect(o.exitCode).toBe(0);
+    const timed = o.run.perf.find((p) => p.task === 'softmax')!;
+    expect(timed.params).toMatchObject({ dims: { rows: 4096, cols: 4096 } });
+    expect(timed.impls.map((i) => [i.impl, i.ok, i.message])).toEqual([
+      ['submission', true, expect.anything()],
+      ['reference', true, expect.anything()],
+    ]);
+  });
+
   it('the starter earns no more than 10%, and every case says its output was not written', async () => {
     const o = await run('p3', STARTER);
     expect(o.exitCode).toBe(0);
