@@ -1,7 +1,7 @@
 // The command line: test, grade, bench, doctor. Exit codes: 0 completed (whatever the score),
 // 2 bad usage, 3 the submission could not be loaded, 4 not gradable (a harness or machine fault).
 import { Command, CommanderError, Option } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BACKENDS, type BackendName } from './child/tensor-runtime.ts';
 import { executeRun, type RunOptions } from './grade/run.ts';
@@ -10,7 +10,7 @@ import { findProject, UsageError } from './projects.ts';
 import { printRun } from './report/console.ts';
 import { HARNESS_ROOT, PlainLauncher, type Launcher } from './runner/launcher.ts';
 import { BubblewrapLauncher, sandboxProblem } from './runner/sandbox.ts';
-import { referenceFolder } from './staff.ts';
+import { readSecret, referenceFolder } from './staff.ts';
 import { doctor, printDoctor } from './doctor.ts';
 import { registerBatchCommands } from './batch/cli.ts';
 
@@ -52,11 +52,6 @@ function pickLauncher(mode: 'auto' | 'required' | 'off', say: (s: string) => voi
   return new PlainLauncher();
 }
 
-function readSecret(flags: Flags): string | undefined {
-  if (flags.secretFile) return readFileSync(flags.secretFile, 'utf8').trim();
-  return process.env.MLSYS_HIDDEN_SECRET || undefined;
-}
-
 async function runCommand(mode: Mode, projectName: string, submission: string | undefined, flags: Flags): Promise<number> {
   const say = (s: string) => {
     if (!flags.json) process.stderr.write(s + '\n');
@@ -65,7 +60,7 @@ async function runCommand(mode: Mode, projectName: string, submission: string | 
   const defaultRef = path.join(HARNESS_ROOT, referenceFolder(project));
   const subDir = submission ?? path.join(HARNESS_ROOT, 'projects', project.id, 'starter');
   if (!existsSync(subDir) || !statSync(subDir).isDirectory()) throw new UsageError(`submission folder not found: ${subDir}`);
-  const secret = readSecret(flags);
+  const secret = readSecret(flags.secretFile);
   if (flags.hidden && !secret) throw new UsageError('--hidden needs the grader secret: set MLSYS_HIDDEN_SECRET or pass --secret-file');
   const timeoutScale = Number(flags.timeoutScale);
   if (!(timeoutScale > 0)) throw new UsageError('--timeout-scale must be a positive number');

@@ -4,7 +4,8 @@
 // submission's sandbox, so a submission cannot read the hidden sizes and special-case them.
 // A project declares its public cases in projects/<project>/; its hidden ones go in
 // reference/<project>/hidden-cases.ts, whose default export maps task ids to case specs.
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CaseSpec, Project } from './project.ts';
@@ -17,6 +18,17 @@ export type HiddenCases = Record<string, CaseSpec<any>[]>;
 /** The reference solution's folder, relative to the checkout. */
 export function referenceFolder(project: Project): string {
   return `reference/${project.id}`;
+}
+
+/** The grader secret that seeds the hidden cases: the file's text, else MLSYS_HIDDEN_SECRET. */
+export function readSecret(secretFile: string | undefined): string | undefined {
+  if (secretFile) return readFileSync(secretFile, 'utf8').trim();
+  return process.env.MLSYS_HIDDEN_SECRET || undefined;
+}
+
+/** A short digest of the secret, recorded to tell runs with the same hidden cases apart from others. */
+export function secretDigest(secret: string | null | undefined): string | null {
+  return secret ? createHash('sha256').update(secret).digest('hex').slice(0, 12) : null;
 }
 
 /**

@@ -15,7 +15,7 @@ import { checkFolder, codeRoot, unpackArchive, UnpackError } from './unpack.ts';
 export type BatchOptions = Batch['options'];
 
 /** Options that decide what a grade means: a resumed batch must keep them. */
-const FIXED: (keyof BatchOptions)[] = ['hidden', 'sandbox', 'tasks', 'grade_args'];
+const FIXED: (keyof BatchOptions)[] = ['hidden', 'secret_digest', 'sandbox', 'tasks', 'grade_args'];
 
 function newBatch(project: Project, submissionsDir: string, options: BatchOptions): Batch {
   return {
@@ -37,7 +37,7 @@ function checkResumable(prev: Batch, project: Project, options: BatchOptions, st
   const diff = FIXED.filter((k) => JSON.stringify(prev.options[k]) !== JSON.stringify(options[k]));
   if (diff.length)
     throw new UsageError(
-      `--resume: ${diff.join(', ')} differ from the batch in ${store.outDir} (${diff.map((k) => `${k}: was ${JSON.stringify(prev.options[k])}`).join('; ')}); resume with the same options, or use another --out`,
+      `--resume: ${diff.join(', ')} ${diff.length > 1 ? 'differ' : 'differs'} from the batch in ${store.outDir} (${diff.map((k) => `${k}: was ${JSON.stringify(prev.options[k])}`).join('; ')}); resume with the same options, or use another --out`,
     );
   if (prev.options.scheduler !== options.scheduler) {
     const running = store.allStates().filter((s) => s.status === 'running');

@@ -11,7 +11,7 @@ import { describe as describeState, drive, jobName } from './controller.ts';
 import { loadCourse, DEFAULT_COURSE_FILE } from './course.ts';
 import { discoverSubmissions, readTimestamps } from './discover.ts';
 import { jobNeeds, type HiddenCaseCounts } from './limits.ts';
-import { loadHiddenCases } from '../staff.ts';
+import { loadHiddenCases, readSecret, secretDigest } from '../staff.ts';
 import { LocalPool } from './local.ts';
 import { lockBatch } from './lock.ts';
 import { prepareBatch, type BatchOptions } from './prepare.ts';
@@ -145,6 +145,8 @@ export async function runBatch(project: string | undefined, submissions: string 
     const options: BatchOptions = {
       scheduler: f.slurm ? 'slurm' : 'local',
       hidden: Boolean(f.hidden),
+      // Another secret gives other hidden cases: a resumed batch must not mix two.
+      secret_digest: f.hidden ? secretDigest(readSecret(f.secretFile)) : null,
       sandbox: f.sandbox,
       tasks: f.task ?? null,
       regrade: f.regrade,

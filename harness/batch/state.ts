@@ -35,6 +35,8 @@ export const batchSchema = z.object({
   options: z.object({
     scheduler: z.enum(['local', 'slurm']),
     hidden: z.boolean(),
+    /** Digest of the grader secret of --hidden (harness/staff.ts): a resume must use the same one. */
+    secret_digest: z.string().nullable().default(null),
     sandbox: z.string(),
     tasks: z.array(z.string()).nullable(),
     regrade: z.enum(['latest', 'best']),

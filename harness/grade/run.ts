@@ -1,6 +1,5 @@
 // One run: plan the cases, start the submission's process, check every case against the
 // oracle, time what is timed next to the reference, score, and write the results as they come.
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +13,7 @@ import type { MeasureOptions } from '../measure/interleaved.ts';
 import { NotGradable } from './not-gradable.ts';
 import { benchRecords, measureAll, type Contender } from './perf.ts';
 import { planCases, type PlannedCase } from './cases.ts';
-import { graderOnlyPaths, loadHiddenCases } from '../staff.ts';
+import { graderOnlyPaths, loadHiddenCases, secretDigest } from '../staff.ts';
 import { scoreTask } from './score.ts';
 import { hostDevice, harnessVersions } from '../report/device.ts';
 import { benchSchema, runSchema, type BenchRecord, type CaseRecord, type PerfRecord, type RunRecord } from '../report/schema.ts';
@@ -178,7 +177,7 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
     finished_at: null,
     options: {
       hidden: opt.hidden,
-      secret_digest: opt.secret ? createHash('sha256').update(opt.secret).digest('hex').slice(0, 12) : null,
+      secret_digest: secretDigest(opt.secret),
       backend: opt.backend,
       sandbox: opt.launcher.name,
       timeout_scale: opt.timeoutScale,

@@ -76,6 +76,21 @@ describe('mlsys batch --resume', () => {
     expect(second.stderr).toMatch(/batch finished: 3 submission\(s\): 3 graded/);
   });
 
+  it('refuses to resume with another grader secret (it would grade part of the class on other hidden cases)', async () => {
+    const subs = tmpDir('class');
+    mkdirSync(subs, { recursive: true });
+    addFolder(subs, 'alice', STARTER);
+    const out = path.join(tmpDir('batch'), 'p2');
+    const args = ['batch', 'p2', subs, '--out', out, '--hidden', ...QUICK];
+    const first = await mlsys(args, { MLSYS_HIDDEN_SECRET: 'the-secret' });
+    expect(first.exitCode).toBe(0);
+    const again = await mlsys([...args, '--resume'], { MLSYS_HIDDEN_SECRET: 'a-typo' });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/--resume: secret_digest differs from the batch .*secret_digest: was "[0-9a-f]{12}"/);
+    const same = await mlsys([...args, '--resume'], { MLSYS_HIDDEN_SECRET: 'the-secret' });
+    expect(same.exitCode).toBe(0);
+  });
+
   it('retries a machine fault and marks it not gradable, never a zero (exit 4)', async () => {
     // A node without bubblewrap: every grade with --sandbox required exits 4.
     const bin = tmpDir('path');
