@@ -11,6 +11,10 @@ import path from 'node:path';
 import { BadOutputError, DEVICE_DURATION_KEY, type ChildContext, type ChildProject, type Submission } from './api.ts';
 import { startTensorRuntime, type BackendName, type TensorRuntime } from './tensor-runtime.ts';
 
+// Deep enough to reach the submission's own frames below a library's (a tfjs op raises an error
+// ten or more frames down); the parent keeps only the submission's (Impl.clean).
+Error.stackTraceLimit = 64;
+
 const REQ_FD = 3;
 const RES_FD = 4;
 

@@ -70,6 +70,16 @@ function needsGpu(opt: RunOptions): boolean {
   return opt.project.gpu === 'required' || (opt.project.gpu === 'optional' && !['cpu', 'wasm'].includes(opt.backend));
 }
 
+/**
+ * Whether a stack frame (once staged paths are made relative) is in the submission's own code:
+ * its location is a relative path with a line and column, e.g. `at <anonymous> (index.ts:8:13)`
+ * inside a tf.tidy callback. Absolute paths, `node:` and `<anonymous>` locations are not.
+ */
+export function ownFrame(line: string): boolean {
+  const at = /^\s+at (?:.*\()?([^()]+?)\)?$/.exec(line);
+  return at !== null && /^[^/<:\s][^:]*:\d+:\d+$/.test(at[1]!);
+}
+
 /** A submission (or the reference) in its own process, restarted after a fault. */
 export class Impl implements Contender {
   proc: SubmissionProcess | null = null;
@@ -123,15 +133,16 @@ export class Impl implements Contender {
 
   /**
    * A message as the student should read it: paths of the staged copy shown relative to their
-   * folder, and stack frames inside the harness or its packages left out.
+   * folder, and only the stack frames in the submission's own files (the harness's, Node's and
+   * the packages' are left out, tfjs's too, whose source maps name paths of their own).
    */
   clean(message: string): string {
     let m = message;
-    for (const s of this.scratch) m = m.split(`${s}.sub/`).join('');
-    m = m.split('/submission/').join('');
+    for (const s of this.scratch) m = m.split(`file://${s}.sub/`).join('').split(`${s}.sub/`).join('');
+    m = m.split('file:///submission/').join('').split('/submission/').join('');
     return m
       .split('\n')
-      .filter((line) => !/^\s+at .*(\/harness\/|\/projects\/|node_modules|node:internal|node:events|<anonymous>)/.test(line))
+      .filter((line) => !/^\s+at /.test(line) || ownFrame(line))
       .join('\n');
   }
 
