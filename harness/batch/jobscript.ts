@@ -8,12 +8,8 @@ import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import { writeAtomic } from '../report/write.ts';
 import { HARNESS_ROOT } from '../runner/launcher.ts';
+import { shq } from '../shell.ts';
 import type { Batch } from './state.ts';
-
-/** Single-quotes a word for bash. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Where the harness is inside the cluster image (see the Dockerfile). */
 export const IMAGE_ROOT = '/opt/mlsys';

@@ -3,7 +3,7 @@
 import { execa } from 'execa';
 import { mkdirSync } from 'node:fs';
 import { UsageError } from '../projects.ts';
-import { shq } from './jobscript.ts';
+import { shq } from '../shell.ts';
 import { sleep, taskKey, type ArraySpec, type JobRef, type Scheduler, type TaskPhase, type TaskReport } from './scheduler.ts';
 import type { SlurmOptions } from './state.ts';
 

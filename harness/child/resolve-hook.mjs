@@ -44,6 +44,11 @@ async function resolveOnce(specifier, context, next) {
     if (err && err.code === 'ERR_MODULE_NOT_FOUND' && isBare(specifier) && context.parentURL !== HARNESS_URL) {
       return next(specifier, { ...context, parentURL: HARNESS_URL });
     }
+    // The commonest cause: a value import of the project's files from beside the starter
+    // ('../api.ts'), which worked in an editor but not from the staged copy.
+    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && specifier.startsWith('../'))
+      err.message +=
+        ". Your code runs from a copy of its folder: it can import the files inside that folder and the packages the harness provides, nothing around it ('import type' from the project's api.ts is fine: types vanish at run time)";
     throw err;
   }
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Project } from '../project.ts';
 import { HARNESS_ROOT } from '../runner/launcher.ts';
-import { shq } from '../batch/jobscript.ts';
+import { shq } from '../shell.ts';
 import { harnessFiles, listFiles } from './files.ts';
 import { referenceFolder } from '../staff.ts';
 import { PackageError } from './student.ts';

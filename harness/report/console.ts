@@ -1,8 +1,10 @@
 // What a person reads at the end of a run: the score per task, every failure with its case and
-// seed and the command that re-runs it, the timings, the warnings, and where the files are.
+// seed and the command that re-runs it, what the submission printed, the timings, the warnings,
+// and where the files are.
 import type { Project } from '../project.ts';
 import type { RunOutcome } from '../grade/run.ts';
 import type { RunRecord } from './schema.ts';
+import { shellWord } from '../shell.ts';
 
 const out = (s = '') => process.stdout.write(s + '\n');
 const fmtMs = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(4));
@@ -34,9 +36,10 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
     for (const c of failed) {
       const where = c.visibility === 'public' ? `${c.id} [${c.label}] seed ${c.seed}` : `hidden case ${c.task} #${c.index} [${c.label}]`;
       out(`  ${where}: ${c.message.split('\n').slice(0, 6).join('\n    ')}`);
-      if (c.visibility === 'public') out(`    re-run just this case: mlsys test ${project.id} ${run.submission.path} --case ${c.id}`);
+      if (c.visibility === 'public') out(`    re-run just this case: npx mlsys test ${project.id} ${shellWord(run.submission.path)} --case ${c.id}`);
     }
   }
+  printOutput(run);
   if (run.perf.length && run.mode === 'bench') printBenchTables(run);
   else if (run.perf.length) {
     out();
@@ -55,6 +58,27 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
   for (const w of new Set(run.warnings)) out(`warning: ${w}`);
   out();
   out(`results: ${outDir}`);
+}
+
+/** Lines the WebGPU runtime (Dawn) prints in every process that opens a device: not the student's. */
+const RUNTIME_NOISE = /^Warning: maxDynamic\w+ artificially reduced /;
+const SHOWN_LINES = 20;
+
+/**
+ * What the submission printed (console.log is how students debug), the last lines of each
+ * stream; run.json keeps all of it (capped as it says).
+ */
+function printOutput(run: RunRecord): void {
+  const streams = (['stdout', 'stderr'] as const)
+    .map((k) => ({ k, lines: (run.output?.[k] ?? '').split('\n').filter((l) => l.trim() && !RUNTIME_NOISE.test(l)) }))
+    .filter((x) => x.lines.length);
+  if (!streams.length) return;
+  out();
+  out(`What your code printed (the last ${SHOWN_LINES} lines of each stream; all of it is in run.json, under "output"):`);
+  for (const { k, lines } of streams) {
+    out(`  ${k}${lines.length > SHOWN_LINES ? ` (last ${SHOWN_LINES} of ${lines.length} lines)` : ''}:`);
+    for (const l of lines.slice(-SHOWN_LINES)) out(`    | ${l.length > 300 ? `${l.slice(0, 300)} [...]` : l}`);
+  }
 }
 
 const cell = (v: number | undefined) => (v === undefined ? '-' : Math.abs(v) >= 1000 || v === Math.round(v) ? String(Math.round(v)) : Number(v.toPrecision(4)).toString());

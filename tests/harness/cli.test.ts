@@ -1,6 +1,6 @@
 // The command line contract: exit codes, --json, and the files it writes.
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +32,22 @@ describe('mlsys CLI', () => {
     const run = JSON.parse(r.stdout);
     expect(run.project).toBe('p2');
     expect(run.cases.every((c: { status: string }) => c.status === 'passed')).toBe(true);
+  });
+
+  it("shows what the submission printed, and a re-run command that works when pasted (npx, the path quoted)", async () => {
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'mlsys-cli-')), "my p2's");
+    cpSync(path.join(FIXTURES, 'p2-prints'), dir, { recursive: true });
+    const r = await mlsys(['test', 'p2', dir, '--task', 'attention', '--sandbox', 'off', '--out', tmpOut()]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('What your code printed');
+    expect(r.stdout).toMatch(/stdout:\n {4}\| debug: q shape 1x2x16x16\n/);
+    expect(r.stdout).toMatch(/stderr:\n {4}\| debug on stderr: causal=false\n/);
+    expect(r.stdout).not.toMatch(/artificially reduced/); // the runtime's own lines are left out
+    const hint = /re-run just this case: npx mlsys test p2 (.+) --case attention\/1\n/.exec(r.stdout);
+    expect(hint).not.toBeNull();
+    // Pasted into a shell, the quoted path is the folder again.
+    const echoed = await execa('bash', ['-c', `printf '%s' ${hint![1]}`]);
+    expect(echoed.stdout).toBe(dir);
   });
 
   it('exits 3 when the submission cannot be loaded, and still writes a zero-score results.json', async () => {

@@ -146,6 +146,12 @@ describe('p2 failure modes', () => {
     expect(o.results!.output).toMatch(/could not be loaded/);
   });
 
+  it('a value import from outside the folder fails to load, saying what can be imported', async () => {
+    const o = await run('p2', path.join(FIXTURES, 'p2-imports-outside'), { tasks: ['attention'] });
+    expect(o.exitCode).toBe(3);
+    expect(o.run.cases[0]!.message).toMatch(/Cannot find module .*api\.ts.*Your code runs from a copy of its folder: it can import the files inside that folder/);
+  });
+
   it('a folder without index.ts fails to load, with a message naming what is missing', async () => {
     const o = await run('p2', path.join(FIXTURES), { tasks: ['attention'] });
     expect(o.exitCode).toBe(3);
