@@ -59,7 +59,9 @@ async function runCommand(mode: Mode, projectName: string, submission: string | 
   const project = await findProject(projectName);
   const defaultRef = path.join(HARNESS_ROOT, referenceFolder(project));
   const subDir = submission ?? path.join(HARNESS_ROOT, 'projects', project.id, 'starter');
-  if (!existsSync(subDir) || !statSync(subDir).isDirectory()) throw new UsageError(`submission folder not found: ${subDir}`);
+  if (!existsSync(subDir)) throw new UsageError(`submission folder not found: ${subDir}`);
+  if (!statSync(subDir).isDirectory())
+    throw new UsageError(`${subDir} is a file: give the folder that holds your submission (${path.dirname(subDir)})`);
   const secret = readSecret(flags.secretFile);
   if (flags.hidden && !secret) throw new UsageError('--hidden needs the grader secret: set MLSYS_HIDDEN_SECRET or pass --secret-file');
   const timeoutScale = Number(flags.timeoutScale);

@@ -258,6 +258,9 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
     } else {
       const missing = (sub!.ready!.missing ?? {}) as Record<string, string[]>;
       run.device = { ...run.device, backend: sub!.ready!.backend, tensor_device: sub!.ready!.device };
+      // Said where a TA reads (results.json, run.json's warnings), not only on the console.
+      if (opt.mode !== 'test' && (sub!.ready!.device as Record<string, unknown> | undefined)?.fallback === true)
+        run.warnings.push('timed on a CPU fallback adapter (no GPU was found): its timings are not GPU figures');
       let i = 0;
       const limit = (opt.submissionTimeoutMs ?? 30 * 60_000) * opt.timeoutScale;
       const casesStart = performance.now(); // the limit covers the cases, not the process start

@@ -18,6 +18,9 @@ describe('mlsys CLI', () => {
     const missing = await mlsys(['test', 'p2', '/no/such/folder']);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/submission folder not found/);
+    const file = await mlsys(['test', 'p2', 'reference/p2/index.ts']);
+    expect(file.exitCode).toBe(2);
+    expect(file.stderr).toMatch(/reference\/p2\/index\.ts is a file: give the folder that holds your submission \(reference\/p2\)/);
     const badTask = await mlsys(['test', 'p2', 'reference/p2', '--task', 'nope']);
     expect(badTask.exitCode).toBe(2);
     expect(badTask.stderr).toMatch(/unknown task 'nope'/);

@@ -112,6 +112,10 @@ describe.skipIf(!HAVE_WEBGPU)(TITLE, () => {
     expect(typeof dev.vendor).toBe('string');
     expect(typeof dev.fallback).toBe('boolean');
     expect(dev.description).toBeTruthy();
+    // A CPU adapter's timings are said to be such where a TA reads, not only on the console.
+    const said = o.run.warnings.some((w) => /timed on a CPU fallback adapter/.test(w));
+    expect(said).toBe(dev.fallback);
+    if (dev.fallback) expect(o.results!.output).toMatch(/timed on a CPU fallback adapter/);
     // Every task with speed credit was timed, with GPU-derived figures and the measured limits.
     expect(o.run.perf.map((p) => p.task).sort()).toEqual(['attention_fwd', 'layernorm', 'matmul', 'reduce_sum', 'softmax', 'transpose']);
     for (const p of o.run.perf) {
