@@ -57,6 +57,23 @@ describe('mlsys package student', () => {
     expect(run.cases.every((c: { status: string; message: string }) => c.status === 'failed' && /not implemented/.test(c.message))).toBe(true);
   });
 
+  it('has a README and npm scripts of its own, which work as written', async () => {
+    const root = path.join(unpacked, 'mlsys-p2');
+    if (!existsSync(path.join(root, 'node_modules'))) symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'));
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    expect(readme).toMatch(/^# mlsys: Attention and KV caching \(p2\)/);
+    expect(readme).toContain('npx mlsys test p2 projects/p2/mine');
+    expect(readme).not.toMatch(/reference\/|MLSYS_HIDDEN_SECRET|--hidden/);
+    // Every file the README links to is in the bundle.
+    for (const [, link] of readme.matchAll(/\]\(([^)]+)\)/g)) expect(existsSync(path.join(root, link!)), link).toBe(true);
+    // Its quick start: a copy of the starter beside it, then `npm test` tests that copy.
+    cpSync(path.join(root, 'projects/p2/starter'), path.join(root, 'projects/p2/mine'), { recursive: true });
+    const r = await execa('npm', ['test', '--', '--task', 'attention', '--sandbox', 'off'], { cwd: root, reject: false, env: { XDG_RUNTIME_DIR: '/tmp' } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/test of .*projects\/p2\/mine/);
+    expect(r.stdout).toMatch(/attention +correctness 0\/2\.1 /);
+  });
+
   it('has no hidden cases: --hidden is a usage error that says they are staff-only', async () => {
     const root = path.join(unpacked, 'mlsys-p2');
     const r = await execa(process.execPath, ['bin/mlsys.js', 'grade', 'p2', 'projects/p2/starter', '--hidden', '--sandbox', 'off'], {
