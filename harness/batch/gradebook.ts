@@ -1,7 +1,8 @@
 // The gradebook: one row per student, a column per task and per project, the late hours, and
 // the weighted course total, from one or more batch folders and the course's policies. What the
 // rules leave to a person (over the late budget, a time that is unknown, a refused archive, a
-// submission not gradable) is flagged and kept out of the total, never guessed.
+// submission not gradable) is flagged, and the student's course total is left empty until it is
+// settled: never guessed, never shown as a zero.
 import { DateTime } from 'luxon';
 import { UsageError } from '../projects.ts';
 import { byStudent, chooseSubmission } from './choose.ts';
@@ -52,7 +53,8 @@ export interface GradebookRow {
   projects: Record<string, Cell>;
   late_hours_used: number;
   late_hours_left: number;
-  course_points: number;
+  /** The weighted total, or null while a cell waits for a person or a re-run (never a false 0). */
+  course_points: number | null;
   flags: string[];
 }
 
@@ -78,6 +80,9 @@ export function loadBatchInput(dir: string): BatchInput {
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
+
+/** Cells whose points are not known yet: the course total waits for them. */
+const UNSETTLED: CellStatus[] = ['pending', 'not_gradable', 'over_budget', 'unknown_time'];
 
 function projectTasks(states: SubmissionState[]): GradebookProject['tasks'] {
   const seen = new Map<string, { id: string; title: string; max: number }>();
@@ -166,6 +171,8 @@ export function buildGradebook(inputs: BatchInput[], course: Course, opt: { rost
         if (['over_budget', 'unknown_time', 'rejected', 'not_gradable'].includes(cell.status)) flags.push(`${gp.id}: ${cell.note}`);
         for (const f of picks[k]?.flags ?? []) flags.push(`${gp.id}: ${f}`);
       });
+      if (roster.length && !rosterOf.has(student.id))
+        flags.push('not on the roster: no row of it matches this name, email or id, so Canvas cannot match this row');
       const lastLate = [...late.values()].at(-1);
       return {
         student,
@@ -173,7 +180,9 @@ export function buildGradebook(inputs: BatchInput[], course: Course, opt: { rost
         projects: cells,
         late_hours_used: r2(policy.total - (lastLate?.left ?? policy.total)),
         late_hours_left: r2(lastLate?.left ?? policy.total),
-        course_points: r2(Object.values(cells).reduce((a, c) => a + (c.points ?? 0), 0)),
+        course_points: Object.values(cells).some((c) => UNSETTLED.includes(c.status))
+          ? null
+          : r2(Object.values(cells).reduce((a, c) => a + (c.points ?? 0), 0)),
         flags,
       };
     });

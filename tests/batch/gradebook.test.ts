@@ -83,13 +83,13 @@ describe('the gradebook', () => {
   ]);
   const g = buildGradebook([loadBatchInput(p2), loadBatchInput(p1)], loadCourse(), { asOf: DateTime.fromISO('2026-12-20T12:00:00-05:00') });
 
-  it('has one row per student with a column per task and per project, late hours and weighted totals', () => {
+  it('has one row per student with a column per task and per project, late hours and weighted totals (empty while a cell is unsettled)', () => {
     const csv = gradebookCsv(g).trimEnd().split('\n');
     expect(csv).toEqual([
       'student,name,email,sid,p1/allreduce (of 10),p1/pipeline (of 8),p1 score,p1 max,p1 status,p1 submitted at,p1 late hours,p1 points (of 18),p2/attention (of 3),p2/flashAttention (of 5),p2 score,p2 max,p2 status,p2 submitted at,p2 late hours,p2 points (of 18),late hours used,late hours left,course points (of 65),flags',
       'ann,,,,10,8,18,18,graded,2026-09-28T13:00:00.000-04:00,46,18,2,4,6,8,graded,2026-10-17T04:00:00.000-04:00,6,13.5,52,92,31.5,',
-      'ben,,,,5,4,9,18,graded,2026-09-25T12:00:00.000-04:00,0,9,3,5,8,8,over_budget,2026-10-21T12:00:00.000-04:00,79,,0,144,9,"p2: 79 late hours, over the 72 allowed on one project: D or F by whether it basically works (scored 8 / 8)"',
-      'cat,,,,0,0,0,18,missing,,,0,,,,8,not_gradable,2026-10-16T09:00:00.000-04:00,0,,0,144,0,p2: not gradable (re-run the batch with --resume): no GPU backend',
+      'ben,,,,5,4,9,18,graded,2026-09-25T12:00:00.000-04:00,0,9,3,5,8,8,over_budget,2026-10-21T12:00:00.000-04:00,79,,0,144,,"p2: 79 late hours, over the 72 allowed on one project: D or F by whether it basically works (scored 8 / 8)"',
+      'cat,,,,0,0,0,18,missing,,,0,,,,8,not_gradable,2026-10-16T09:00:00.000-04:00,0,,0,144,,p2: not gradable (re-run the batch with --resume): no GPU backend',
       'dan,,,,0,0,0,18,missing,,,0,0,0,0,8,load_failed,2026-10-16T10:00:00.000-04:00,0,0,0,144,0,',
       "eli,,,,0,0,0,18,missing,,,0,0,0,0,8,rejected,,,0,0,144,0,p2: the submission was refused: '../x' leads out of the folder (..) (scored 0; check it by hand)",
       'fay,,,,10,8,18,18,graded,2026-09-25T17:59:00.000-04:00,0,18,0,0,0,8,missing,,,0,0,144,18,',

@@ -99,6 +99,9 @@ describe('mlsys batch, local pool', () => {
     const rows = csv(path.join(gb, 'gradebook.csv'));
     const frank = rows.find((x) => x.student === 'F006')!;
     expect(frank).toMatchObject({ name: 'Frank, Nobody', 'p2 status': 'missing', 'p2 score': '0', 'p2 points (of 18)': '0' });
+    // Who handed in but is not on the roster is flagged: Canvas would not match the row.
+    expect(rows.find((x) => x.student === 'carol')!.flags).toMatch(/not on the roster/);
+    expect(rows.find((x) => x.student === 'A001')!.flags).not.toMatch(/not on the roster/);
     const canvas = parse(readFileSync(path.join(gb, 'canvas.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     const alice = canvas.find((x) => x['SIS User ID'] === 'A001')!;
     expect(alice).toMatchObject({ Student: 'Liddell, Alice', ID: '101', 'SIS Login ID': 'alice@uni.edu', Section: 'L01' });
