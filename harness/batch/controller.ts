@@ -46,7 +46,7 @@ export function settle(s: SubmissionState, report: TaskReport, store: BatchStore
     // stopped, not by the submission or the machine.
     counted: !(report.phase === 'lost' && schedulerName === 'local' && !mine),
   };
-  if (!attempt.counted) attempt.outcome = 'interrupted: the batch was stopped while it ran';
+  if (!attempt.counted) attempt.outcome = 'interrupted: the batch was stopped before it finished';
   s.attempts.push(attempt);
   s.job = null;
   let fault: string;

@@ -218,7 +218,7 @@ export async function runBatch(project: string | undefined, submissions: string 
       pollMs,
       say,
       onChange: (states, started) => {
-        writeSummary(store.outDir, batch, states);
+        writeSummary(store.outDir, batch, states, started);
         progress.update(states, started);
       },
     });

@@ -12,16 +12,22 @@ import { writeLeaderboard } from './leaderboard.ts';
 import { countStates } from './progress.ts';
 import type { Batch, SubmissionState } from './state.ts';
 
-export function writeSummary(outDir: string, batch: Batch, states: SubmissionState[]): void {
+/**
+ * `started`: the indices the scheduler reports running, when known; a submission handed to the
+ * scheduler but not started yet (waiting for a free slot, pending in Slurm's queue) shows as
+ * queued.
+ */
+export function writeSummary(outDir: string, batch: Batch, states: SubmissionState[], started?: Set<number>): void {
   const rows = states.map((s) => ({
     index: s.index,
     entry: s.name,
     students: s.students.map((x) => x.id).join(';'),
-    status: s.status,
+    status: s.status === 'running' && started && !started.has(s.index) ? 'queued' : s.status,
     score: s.score?.total ?? (s.status === 'load_failed' || s.status === 'rejected' ? 0 : null),
     max: s.score?.max ?? null,
     submitted_at: s.submitted_at,
-    attempts: s.attempts.length,
+    // Those that count against --max-attempts: not those cut short by the batch being stopped.
+    attempts: s.attempts.filter((a) => a.counted).length,
     result: path.join('subs', s.key, 'result'),
     message: s.message,
     flags: s.flags,

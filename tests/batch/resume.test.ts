@@ -65,7 +65,7 @@ describe('mlsys batch --resume', () => {
     const b = state(out, 'b-slow')!;
     expect(b.status).toBe('graded');
     expect(b.attempts.map((x: { outcome: string; counted: boolean }) => [x.outcome, x.counted])).toEqual([
-      ['interrupted: the batch was stopped while it ran', false],
+      ['interrupted: the batch was stopped before it finished', false],
       ['exit 0', true],
     ]);
     // The second attempt kept the cases the first one finished (mlsys grade --resume).
@@ -74,6 +74,22 @@ describe('mlsys batch --resume', () => {
     expect((log[2].match(/^\[\d+\/4\]/gm) ?? []).length).toBeLessThan(4);
     expect(state(out, 'c-last')!.status).toBe('graded');
     expect(second.stderr).toMatch(/batch finished: 3 submission\(s\): 3 graded/);
+  });
+
+  it('Ctrl-C stops the gradings and says how to continue; what waited for a slot shows as queued', async () => {
+    const subs = tmpDir('class');
+    addFolder(subs, 'a-slow', SLOW);
+    addFolder(subs, 'b-waiting', STARTER);
+    const out = path.join(tmpDir('batch'), 'p2');
+    const batch = mlsys(['batch', 'p2', subs, '--out', out, '--concurrency', '1', ...QUICK]);
+    const summary = () => (existsSync(path.join(out, 'summary.csv')) ? readFileSync(path.join(out, 'summary.csv'), 'utf8') : '');
+    await until('the slow one to run while the other waits', () => /,a-slow,[^,]*,running,/.test(summary()) && /,b-waiting,[^,]*,queued,/.test(summary()));
+    const grading = Number(readFileSync(path.join(out, 'pids', '0'), 'utf8').split(' ')[0]);
+    batch.kill('SIGINT');
+    const r = await batch;
+    expect(r.exitCode).toBe(130);
+    expect(r.stderr).toMatch(/SIGINT: stopping the gradings in progress; continue with --resume --out /);
+    await until('the grading in progress to stop', () => !alive(grading), 10_000);
   });
 
   it('refuses to resume with another grader secret (it would grade part of the class on other hidden cases)', async () => {
