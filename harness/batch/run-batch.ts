@@ -107,7 +107,9 @@ function makeScheduler(batch: Batch, store: BatchStore, pollMs: number): Schedul
 
 function printOutcome(states: ReturnType<BatchStore['allStates']>, out: string, finished: boolean, say: (s: string) => void): void {
   const c = countStates(states);
-  say(`\n${finished ? 'batch finished' : 'batch in progress'}: ${c.total} submission(s): ${c.graded} graded, ${c.zero} scored 0 (could not load or refused), ${c.notGradable} not gradable, ${c.running} running, ${c.queued} queued`);
+  const superseded = states.filter((s) => s.status === 'superseded').length;
+  const older = superseded ? ` (and ${superseded} older submission(s) superseded by a newer one of the same student, not graded)` : '';
+  say(`\n${finished ? 'batch finished' : 'batch in progress'}: ${c.total} submission(s)${older}: ${c.graded} graded, ${c.zero} scored 0 (could not load or refused), ${c.notGradable} not gradable, ${c.running} running, ${c.queued} queued`);
   for (const s of states) if (['load_failed', 'rejected', 'not_gradable'].includes(s.status)) say(`  ${s.name}: ${describeState(s)}`);
   say(`results: ${out} (summary.csv, summary.json${finished ? ', gradebook.csv, canvas.csv, leaderboard.json' : ''}; one folder per submission under subs/)`);
 }

@@ -328,7 +328,7 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
   } else if (run.status !== 'not_gradable') {
     const headline =
       run.status === 'load_failed'
-        ? `Your submission could not be loaded. ${run.cases[0]?.message ?? ''}`.trim()
+        ? `Your submission could not be loaded: ${(run.cases[0]?.message ?? '').replace(/^your code could not be loaded:\s*/, '')}`.trim()
         : [`${run.score!.total} / ${run.score!.max} points.`, ...new Set(run.warnings)].join(' ');
     outcome.results = toGradescope(project, run, (performance.now() - t0) / 1000, headline);
     if (opt.outDir && opt.mode === 'grade') writeAtomic(path.join(opt.outDir, 'results.json'), JSON.stringify(outcome.results, null, 2) + '\n');

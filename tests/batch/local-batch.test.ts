@@ -32,7 +32,7 @@ describe('mlsys batch, local pool', () => {
 
   it('grades every submission in its own process and finishes with exit 0', () => {
     expect(run.stderr).toMatch(/note: notes\.txt: not a folder, \.zip, \.tar\.gz or \.tgz; skipped/);
-    expect(run.stderr).toMatch(/batch finished: 5 submission\(s\): 3 graded, 2 scored 0/);
+    expect(run.stderr).toMatch(/batch finished: 5 submission\(s\) \(and 1 older submission\(s\) superseded by a newer one of the same student, not graded\): 3 graded, 2 scored 0/);
     expect(run.exitCode).toBe(0);
     const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
     const by = Object.fromEntries(summary.submissions.map((s: { entry: string }) => [s.entry, s]));

@@ -143,7 +143,7 @@ describe('p2 failure modes', () => {
     expect(o.run.status).toBe('load_failed');
     expect(o.run.cases[0]!.message).toMatch(/index\.ts:2:\d+: ERROR/);
     expect(o.results!.score).toBe(0);
-    expect(o.results!.output).toMatch(/could not be loaded/);
+    expect(o.results!.output).toMatch(/^Your submission could not be loaded: TransformError: [^]*index\.ts:2:\d+: ERROR/);
   });
 
   it('a value import from outside the folder fails to load, saying what can be imported', async () => {
