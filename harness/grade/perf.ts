@@ -7,6 +7,7 @@ import type { SubmissionProcess } from '../runner/session.ts';
 import { measureInterleaved, type PoolItem } from '../measure/interleaved.ts';
 import { summarize } from '../measure/stats.ts';
 import type { BenchRecord, PerfRecord, RunRecord } from '../report/schema.ts';
+import type { Value } from '../protocol/values.ts';
 import { NotGradable } from './not-gradable.ts';
 import type { RunOptions } from './run.ts';
 
@@ -15,6 +16,8 @@ export interface Contender {
   readonly name: string;
   proc: SubmissionProcess | null;
   loadError: string | null;
+  /** What the process said when it started: its backend, device, and `missing` exports by task. */
+  ready: Record<string, Value> | null;
   ensure(): Promise<boolean>;
 }
 
@@ -96,8 +99,10 @@ export async function measureAll(
       const impls: { name: string; proc: SubmissionProcess }[] = [];
       const notes: string[] = [];
       for (const c of contenders) {
-        if (await c.ensure()) impls.push({ name: c.name, proc: c.proc! });
-        else notes.push(`${c.name} could not be loaded: ${c.loadError}`);
+        const missing = (await c.ensure()) ? ((c.ready?.missing ?? {}) as Record<string, string[]>)[task.id] : null;
+        if (missing === null) notes.push(`${c.name} could not be loaded: ${c.loadError}`);
+        else if (missing?.length) notes.push(`${c.name} is not timed: its index must export ${missing.map((m) => `'${m}'`).join(', ')} for ${task.id}`);
+        else impls.push({ name: c.name, proc: c.proc! });
       }
       const pool = makePool(task, spec.params, `${opt.project.id}/${task.id}/${spec.label}/timed`, 4);
       const timings = await measureInterleaved(impls, task, spec.params, pool, { ...opt.measure, timeoutMs: opt.measure.timeoutMs * opt.timeoutScale });

@@ -29,6 +29,12 @@ describe('mlsys CLI', () => {
     expect(hidden.stderr).toMatch(/--hidden needs the grader secret/);
   });
 
+  it('without a submission folder, says it runs the starter', async () => {
+    const r = await mlsys(['test', 'p2', '--task', 'attention', '--sandbox', 'off', '--out', tmpOut()]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/no submission folder given: running the starter \(projects\/p2\/starter\)/);
+  });
+
   it('accepts project aliases and prints only JSON with --json', async () => {
     const r = await mlsys(['test', 'attention', 'reference/p2', '--task', 'attention', '--json', '--sandbox', 'off', '--out', tmpOut()]);
     expect(r.exitCode).toBe(0);

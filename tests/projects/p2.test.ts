@@ -197,6 +197,15 @@ describe('bench', () => {
     expect(sub.every((r) => r.metrics.speedup_vs_reference! > 0)).toBe(true);
     expect(sub.find((r) => r.label.startsWith('cached'))!.metrics.cache_bytes_per_token).toBe(512);
   });
+
+  it('says which export is missing instead of timing a call to nothing', async () => {
+    const o = await run('p2', path.join(FIXTURES, 'p2-faulty'), { mode: 'bench', tasks: ['generate'] });
+    expect(o.run.perf.length).toBeGreaterThan(0);
+    for (const p of o.run.perf) {
+      expect(p.impls.map((i) => i.impl)).toEqual(['reference']);
+      expect(p.flags).toContain("submission is not timed: its index must export 'generate' for generate");
+    }
+  });
 });
 
 describe('results on disk', () => {
