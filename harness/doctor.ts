@@ -1,6 +1,8 @@
 // What this machine offers, and what is missing with the command that installs it.
 import { execa } from 'execa';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { BACKENDS, startTensorRuntime } from './child/tensor-runtime.ts';
 import { sandboxProblem } from './runner/sandbox.ts';
 
@@ -12,7 +14,7 @@ export interface DoctorReport {
   webgpu: { ok: boolean; adapter?: Record<string, unknown>; features?: string[]; error?: string };
   sandbox: { ok: boolean; problem?: string };
   nvcc: { ok: boolean; version?: string };
-  slurm: { ok: boolean; version?: string };
+  slurm: { ok: boolean; version?: string; problem?: string };
   nvidia_smi: { ok: boolean; gpus?: string };
   missing: { what: string; install: string }[];
 }
@@ -24,6 +26,11 @@ async function version(cmd: string, args: string[]): Promise<string | null> {
   } catch {
     return null;
   }
+}
+
+/** Whether a command is on PATH (it may be there and still fail to run: sbatch without slurm.conf). */
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((d) => d && existsSync(path.join(d, cmd)));
 }
 
 async function webgpuAdapter(): Promise<DoctorReport['webgpu']> {
@@ -67,7 +74,12 @@ export async function doctor(): Promise<DoctorReport> {
     missing.push({ what: 'a WebGPU adapter', install: 'Debian 12: enable bookworm-backports, then apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1' });
   if (problem) missing.push({ what: 'the sandbox', install: 'apt-get install bubblewrap util-linux' });
   if (!nvcc) missing.push({ what: 'nvcc (CUDA kernels)', install: 'the CUDA toolkit (nvidia-cuda-toolkit)' });
-  if (!slurm) missing.push({ what: 'Slurm (cluster dispatch)', install: 'apt-get install slurm-client' });
+  const slurmProblem = slurm ? undefined : onPath('sbatch') ? 'sbatch is installed but does not run: no Slurm configuration (slurm.conf, or SLURM_CONF)' : 'not found';
+  if (!slurm)
+    missing.push({
+      what: 'Slurm (cluster dispatch)',
+      install: onPath('sbatch') ? "point SLURM_CONF at the cluster's slurm.conf (or install it as /etc/slurm/slurm.conf)" : 'apt-get install slurm-client',
+    });
   return {
     node: process.version,
     cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -76,7 +88,7 @@ export async function doctor(): Promise<DoctorReport> {
     webgpu,
     sandbox: problem ? { ok: false, problem } : { ok: true },
     nvcc: nvcc ? { ok: true, version: nvcc } : { ok: false },
-    slurm: slurm ? { ok: true, version: slurm } : { ok: false },
+    slurm: slurm ? { ok: true, version: slurm } : { ok: false, problem: slurmProblem },
     nvidia_smi: smi ? { ok: true, gpus: smi } : { ok: false },
     missing,
   };
@@ -89,7 +101,7 @@ export function printDoctor(r: DoctorReport): void {
   line(r.webgpu.ok, 'WebGPU adapter', r.webgpu.ok ? `${JSON.stringify(r.webgpu.adapter)} features: ${r.webgpu.features?.join(', ')}` : (r.webgpu.error ?? ''));
   line(r.sandbox.ok, 'sandbox', r.sandbox.ok ? 'bubblewrap works' : (r.sandbox.problem ?? ''));
   line(r.nvcc.ok, 'nvcc', r.nvcc.version ?? 'not found');
-  line(r.slurm.ok, 'slurm', r.slurm.version ?? 'not found');
+  line(r.slurm.ok, 'slurm', r.slurm.version ?? r.slurm.problem ?? 'not found');
   line(r.nvidia_smi.ok, 'nvidia-smi', r.nvidia_smi.gpus ?? 'not found');
   if (r.missing.length) {
     process.stdout.write('\nMissing:\n');

@@ -169,6 +169,7 @@ export function discoverSubmissions(dir: string, opt: DiscoverOptions): Discover
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`submissions folder not found: ${dir}`);
   const notes: string[] = [];
   const entries: Entry[] = [];
+  const used = new Set<Stamp>();
   const names = readdirSync(dir).sort();
   for (const name of names) {
     if (name.startsWith('.') || name.endsWith(SIDE_METADATA)) continue;
@@ -205,9 +206,18 @@ export function discoverSubmissions(dir: string, opt: DiscoverOptions): Discover
     if (stamp) {
       submittedAt = stamp.at;
       timeSource = 'timestamps';
+      used.add(stamp);
     }
     const hash = hashSource(source);
     entries.push({ name, source, kind, students, submittedAt, timeSource, hash, key: `${safeName(stem(name))}-${hash.slice(0, 10)}` });
   }
+  // A row that names nothing here is most likely a typo: its submission would count as untimed.
+  for (const s of opt.stamps ?? [])
+    if (!used.has(s)) notes.push(`timestamps: the row for ${s.entry !== null ? `entry '${s.entry}'` : `student '${s.student}'`} matches no submission here; ignored`);
+  const untimed = entries.filter((e) => !e.submittedAt);
+  if (untimed.length)
+    notes.push(
+      `${untimed.length} of ${entries.length} submission(s) have no submission time (no metadata${opt.stamps ? ' and no row in --timestamps' : ', and no --timestamps given'}): their late hours cannot be counted, the gradebook flags them (${untimed.slice(0, 5).map((e) => e.name).join(', ')}${untimed.length > 5 ? ', ...' : ''})`,
+    );
   return { entries, notes };
 }

@@ -26,12 +26,15 @@ describe('mlsys batch, local pool', () => {
     addHostileZip(subs, 'eve');
     writeFileSync(path.join(subs, 'notes.txt'), 'not a submission');
     // carol's time from the CSV: 3 AM is inside the not-counted window, so 6 late hours.
-    writeFileSync(stamps, 'entry,submitted_at\ncarol,2026-10-17 03:00\ncarol__first-try,2026-10-15 09:00\ndave.tar.gz,2026-10-16T12:00:00-04:00\n');
+    // zed: a typo in the CSV, which matches no submission.
+    writeFileSync(stamps, 'entry,submitted_at\ncarol,2026-10-17 03:00\ncarol__first-try,2026-10-15 09:00\ndave.tar.gz,2026-10-16T12:00:00-04:00\nzed,2026-10-16 10:00\n');
     run = await mlsys(['batch', 'p2', subs, '--out', out, '--concurrency', '2', '--timestamps', stamps, ...QUICK]);
   });
 
   it('grades every submission in its own process and finishes with exit 0', () => {
     expect(run.stderr).toMatch(/note: notes\.txt: not a folder, \.zip, \.tar\.gz or \.tgz; skipped/);
+    expect(run.stderr).toMatch(/note: timestamps: the row for entry 'zed' matches no submission here; ignored/);
+    expect(run.stderr).toMatch(/note: 1 of 6 submission\(s\) have no submission time \(no metadata and no row in --timestamps\): .* \(eve\.zip\)/);
     expect(run.stderr).toMatch(/batch finished: 5 submission\(s\) \(and 1 older submission\(s\) superseded by a newer one of the same student, not graded\): 3 graded, 2 scored 0/);
     expect(run.exitCode).toBe(0);
     const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
