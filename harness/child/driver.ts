@@ -81,6 +81,7 @@ async function hello(m: Record<string, Value>): Promise<void> {
     backend: rt?.backend ?? (setup ? String(m.backend) : 'none'),
     device: { ...(rt?.device ?? {}), ...(setup?.device ?? {}) },
     missing,
+    exports: Object.keys(sub).sort(),
   });
 }
 

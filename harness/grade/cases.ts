@@ -3,6 +3,7 @@
 // which never reaches the submission's process.
 import { seedFrom } from '../rng.ts';
 import type { CaseSpec, Project, Task } from '../project.ts';
+import { likelyMeant } from '../suggest.ts';
 import { UsageError } from '../projects.ts';
 
 export type Visibility = 'public' | 'hidden';
@@ -54,8 +55,11 @@ export function planCases(project: Project, sel: CaseSelection): PlannedCase[] {
   if (sel.caseId) {
     const one = out.filter((c) => c.id === sel.caseId);
     if (!one.length) {
-      const ids = out.map((c) => c.id).join(', ');
-      throw new UsageError(`no case '${sel.caseId}'. Cases: ${ids}`);
+      const ids = out.map((c) => c.id);
+      const task = project.tasks.find((t) => t.id === sel.caseId);
+      if (task) throw new UsageError(`'${sel.caseId}' is a task: --task ${task.id} runs all its cases, --case ${task.id}/0 its first`);
+      const meant = likelyMeant(sel.caseId, ids);
+      throw new UsageError(`no case '${sel.caseId}'${meant ? `: did you mean '${meant}'?` : ''} Cases: ${ids.join(', ')}`);
     }
     return one;
   }

@@ -9,6 +9,7 @@ import { summarize } from '../measure/stats.ts';
 import type { BenchRecord, PerfRecord, RunRecord } from '../report/schema.ts';
 import type { Value } from '../protocol/values.ts';
 import { NotGradable } from './not-gradable.ts';
+import { missingExports } from '../suggest.ts';
 import type { RunOptions } from './run.ts';
 
 /** An implementation that can be timed: started on demand, restarted after a fault. */
@@ -101,7 +102,7 @@ export async function measureAll(
       for (const c of contenders) {
         const missing = (await c.ensure()) ? ((c.ready?.missing ?? {}) as Record<string, string[]>)[task.id] : null;
         if (missing === null) notes.push(`${c.name} could not be loaded: ${c.loadError}`);
-        else if (missing?.length) notes.push(`${c.name} is not timed: its index must export ${missing.map((m) => `'${m}'`).join(', ')} for ${task.id}`);
+        else if (missing?.length) notes.push(`${c.name} is not timed: its index must export ${missingExports(missing, (c.ready?.exports ?? []) as string[])} for ${task.id}`);
         else impls.push({ name: c.name, proc: c.proc! });
       }
       const pool = makePool(task, spec.params, `${opt.project.id}/${task.id}/${spec.label}/timed`, 4);

@@ -15,6 +15,7 @@ import { benchRecords, measureAll, type Contender } from './perf.ts';
 import { planCases, type PlannedCase } from './cases.ts';
 import { graderOnlyPaths, loadHiddenCases, secretDigest } from '../staff.ts';
 import { scoreTask } from './score.ts';
+import { missingExports } from '../suggest.ts';
 import { hostDevice, harnessVersions } from '../report/device.ts';
 import { benchSchema, runSchema, type BenchRecord, type CaseRecord, type PerfRecord, type RunRecord } from '../report/schema.ts';
 import { writeJson, writeAtomic } from '../report/write.ts';
@@ -344,7 +345,7 @@ async function runCase(
   fail: (c: PlannedCase, kind: string, message: string) => CaseRecord,
 ): Promise<CaseRecord> {
   if (missing?.length)
-    return fail(c, 'missing_export', `your index must export ${missing.map((m) => `'${m}'`).join(', ')} for ${c.task.id}`);
+    return fail(c, 'missing_export', `your index must export ${missingExports(missing, (sub.ready?.exports ?? []) as string[])} for ${c.task.id}`);
   if (!(await sub.ensure())) return fail(c, 'load_error', sub.loadError ?? 'could not load');
   const inputs = c.task.generate(c.spec.params, new Rng(c.seed));
   const expected = c.task.oracle(c.spec.params, inputs);

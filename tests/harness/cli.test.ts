@@ -24,6 +24,12 @@ describe('mlsys CLI', () => {
     const badTask = await mlsys(['test', 'p2', 'reference/p2', '--task', 'nope']);
     expect(badTask.exitCode).toBe(2);
     expect(badTask.stderr).toMatch(/unknown task 'nope'/);
+    const typo = await mlsys(['test', 'p2', 'reference/p2', '--case', 'Attention/1']);
+    expect(typo.exitCode).toBe(2);
+    expect(typo.stderr).toMatch(/no case 'Attention\/1': did you mean 'attention\/1'\?/);
+    const task = await mlsys(['test', 'p2', 'reference/p2', '--case', 'generate']);
+    expect(task.exitCode).toBe(2);
+    expect(task.stderr).toMatch(/'generate' is a task: --task generate runs all its cases/);
     const hidden = await mlsys(['grade', 'p2', 'reference/p2', '--hidden', '--sandbox', 'off'], { MLSYS_HIDDEN_SECRET: '' });
     expect(hidden.exitCode).toBe(2);
     expect(hidden.stderr).toMatch(/--hidden needs the grader secret/);
