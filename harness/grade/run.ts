@@ -1,6 +1,6 @@
 // One run: plan the cases, start the submission's process, check every case against the
 // oracle, time what is timed next to the reference, score, and write the results as they come.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Project, Task } from '../project.ts';
@@ -57,6 +57,9 @@ export function findEntry(dir: string, entries: string[]): string | null {
   return null;
 }
 
+/** Failures the submission's code gave by itself, the same whenever the case is run. */
+const KEPT_ON_RESUME = ['wrong_output', 'exception', 'bad_output', 'missing_export'];
+
 /** Scratch folders still in use: removed even when the harness is killed by a signal. */
 const liveScratch = new Set<string>();
 process.once('exit', () => {
@@ -105,7 +108,9 @@ export class Impl implements Contender {
       this.collectOutput();
     }
     for (let attempt = 1; ; attempt++) {
-      const scratch = mkdtempSync(path.join(os.tmpdir(), 'mlsys-scratch-'));
+      // Its real path: the child's modules and stack frames name that, not a symlink to it (macOS's
+      // TMPDIR), and clean() turns it back into paths relative to the submission.
+      const scratch = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'mlsys-scratch-')));
       this.scratch.push(scratch);
       liveScratch.add(scratch);
       const { proc, outcome } = await SubmissionProcess.start(
@@ -219,9 +224,12 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
   if (opt.resume && runFile && existsSync(runFile)) {
     try {
       const prev = runSchema.parse(JSON.parse(readFileSync(runFile, 'utf8')));
-      // Hidden cases are kept only if they came from the same secret.
+      // Hidden cases are kept only if they came from the same secret. A case that ended with the
+      // process (a crash, an exit, a timeout, memory, the protocol) is run again: the grade being
+      // stopped (a scheduler's signal reaches the submission's process too) can be what ended it.
       const sameSecret = prev.options.secret_digest === run.options.secret_digest;
-      for (const c of prev.cases) if (c.visibility === 'public' || sameSecret) done.set(c.id, c);
+      for (const c of prev.cases)
+        if ((c.visibility === 'public' || sameSecret) && (c.status === 'passed' || KEPT_ON_RESUME.includes(c.kind ?? ''))) done.set(c.id, c);
     } catch {
       run.warnings.push('--resume: the previous run.json could not be read; starting over');
     }

@@ -126,6 +126,24 @@ describe('p2 failure modes', () => {
     for (const t of o.run.score!.tasks) expect(t.performance).toBe(0);
   });
 
+  it("keeps the submission's stack frames when the temporary folder is reached through a symlink (macOS's TMPDIR)", async () => {
+    const { mkdtempSync, symlinkSync } = await import('node:fs');
+    const os = await import('node:os');
+    const real = mkdtempSync(path.join(os.tmpdir(), 'mlsys-real-tmp-'));
+    const link = `${real}-link`;
+    symlinkSync(real, link);
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = link;
+    try {
+      const o = await run('p2', path.join(FIXTURES, 'p2-faulty'), { tasks: ['attention'], caseId: 'attention/0' });
+      const frames = o.run.cases[0]!.message.split('\n').filter((l) => /^\s+at /.test(l));
+      expect(frames.map((l) => l.trim())).toEqual(['at <anonymous> (index.ts:9:15)', 'at attention (index.ts:7:13)']);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+  });
+
   it('a wrong shape, an exit and an endless loop fail their own case; the next case runs on a fresh process', async () => {
     const o = await run('p2', path.join(FIXTURES, 'p2-crashy'), { tasks: ['attention'], timeoutScale: 0.2 });
     const [c0, c1, c2, c3] = o.run.cases;
@@ -209,7 +227,7 @@ describe('bench', () => {
 });
 
 describe('results on disk', () => {
-  it('run.json is complete and valid after a run, and --resume keeps finished cases', async () => {
+  it('run.json is complete and valid after a run, and --resume keeps finished cases (not those that ended with the process)', async () => {
     const { tmpOut } = await import('../helpers/run.ts');
     const out = tmpOut();
     const first = await run('p2', REF, { tasks: ['attention'], outDir: out, mode: 'grade' });
@@ -217,13 +235,16 @@ describe('results on disk', () => {
     const saved = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8'));
     expect(saved.status).toBe('complete');
     expect(saved.cases).toHaveLength(first.run.cases.length);
-    // Pretend the run was killed after two cases, with a marker in the finished ones.
-    saved.cases = saved.cases.slice(0, 2).map((c: { message: string }) => ({ ...c, message: 'kept from before' }));
+    // Pretend the run was killed after three cases, with a marker in the finished ones: two
+    // passed, and one crashed (as a process does when the grade is stopped by a signal).
+    saved.cases = saved.cases.slice(0, 3).map((c: { message: string }) => ({ ...c, message: 'kept from before' }));
+    saved.cases[2] = { ...saved.cases[2], status: 'failed', kind: 'crash' };
     saved.status = 'running';
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path.join(out, 'run.json'), JSON.stringify(saved));
     const again = await run('p2', REF, { tasks: ['attention'], outDir: out, mode: 'grade', resume: true });
     expect(again.run.cases.map((c) => c.message.startsWith('kept from before'))).toEqual([true, true, false, false]);
+    expect(again.run.cases[2]!.status).toBe('passed');
     expect(again.run.status).toBe('complete');
   });
 });
