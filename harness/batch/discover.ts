@@ -213,7 +213,10 @@ export function discoverSubmissions(dir: string, opt: DiscoverOptions): Discover
   }
   // A row that names nothing here is most likely a typo: its submission would count as untimed.
   for (const s of opt.stamps ?? [])
-    if (!used.has(s)) notes.push(`timestamps: the row for ${s.entry !== null ? `entry '${s.entry}'` : `student '${s.student}'`} matches no submission here; ignored`);
+    if (!used.has(s)) {
+      const who = s.entry !== null ? `entry '${s.entry}'` : s.student !== null ? `student '${s.student}'` : 'a row with neither entry nor student';
+      notes.push(`timestamps: ${who} (${s.at}) matches no submission here, or another row for it came first; ignored`);
+    }
   const untimed = entries.filter((e) => !e.submittedAt);
   if (untimed.length)
     notes.push(

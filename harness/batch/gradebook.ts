@@ -1,8 +1,9 @@
 // The gradebook: one row per student, a column per task and per project, the late hours, and
 // the weighted course total, from one or more batch folders and the course's policies. What the
 // rules leave to a person (over the late budget, a time that is unknown, a refused archive, a
-// submission not gradable) is flagged, and the student's course total is left empty until it is
-// settled: never guessed, never shown as a zero.
+// submission not gradable) is flagged. The course total is left empty while a cell's points are
+// unknown (pending, not gradable, over the budget, time unknown): never guessed, never shown as
+// a zero. A refused archive is scored 0 and flagged for a look.
 import { DateTime } from 'luxon';
 import { UsageError } from '../projects.ts';
 import { byStudent, chooseSubmission } from './choose.ts';

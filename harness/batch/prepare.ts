@@ -118,6 +118,11 @@ export async function prepareBatch(
   if (store.exists()) {
     if (!resume) throw new UsageError(`${store.outDir} already holds a batch: pass --resume to continue it, --collect to collect it, or choose another --out`);
     const prev = store.readBatch();
+    if (prev.options.hidden && prev.options.secret_digest === null) {
+      // Written before batches kept the secret's digest: there is nothing to check against.
+      say(`--resume: ${store.outDir} does not record which grader secret it was started with; make sure this is the same one (its digest is kept from now on)`);
+      prev.options.secret_digest = options.secret_digest;
+    }
     checkResumable(prev, project, options, store);
     batch = { ...prev, options: { ...options }, submissions_dir: path.resolve(submissionsDir), cancelled: false };
   } else {

@@ -76,12 +76,13 @@ function needsGpu(opt: RunOptions): boolean {
 
 /**
  * Whether a stack frame (once staged paths are made relative) is in the submission's own code:
- * its location is a relative path with a line and column, e.g. `at <anonymous> (index.ts:8:13)`
- * inside a tf.tidy callback. Absolute paths, `node:` and `<anonymous>` locations are not.
+ * its location is a relative path inside its folder with a line and column, e.g.
+ * `at <anonymous> (index.ts:8:13)` inside a tf.tidy callback. Absolute paths, paths out of the
+ * folder (`../`), `node:` and `<anonymous>` locations are not.
  */
 export function ownFrame(line: string): boolean {
-  const at = /^\s+at (?:.*\()?([^()]+?)\)?$/.exec(line);
-  return at !== null && /^[^/<:\s][^:]*:\d+:\d+$/.test(at[1]!);
+  const loc = /^\s+at (?:.*\()?([^()]+?)\)?$/.exec(line)?.[1];
+  return loc !== undefined && /^[^/<:\s][^:]*:\d+:\d+$/.test(loc) && !loc.startsWith('../');
 }
 
 /** A submission (or the reference) in its own process, restarted after a fault. */

@@ -16,7 +16,8 @@ project on the public cases, checks every answer against the oracle, and times i
 
 ## Quick start
 
-On a machine with Node.js 20 (nothing else is needed), in this folder:
+On a machine with Node.js 20, in this folder (\`npx mlsys doctor\` says what else this project
+can use here, and how to get what is missing):
 
 \`\`\`sh
 npm install && cp -r ${dir}/starter ${mine}    # install; your copy of the starter, beside it
@@ -48,8 +49,8 @@ npx mlsys doctor                                 # what this machine can run: tf
   refused: read it, it defines the expected answers exactly.
 - An exception, a crash, an endless loop (killed at the case's time limit), a wrong shape or
   NaN fail that case only; the next case starts on a fresh process.
-- What your code prints is shown after the results (the last 20 lines of each stream) and kept
-  whole in \`run.json\`, in the results folder the run names.
+- What your code prints is shown after the results (the last 20 lines of each stream);
+  \`run.json\`, in the results folder the run names, keeps more of it.
 - Grading also runs hidden cases (other seeds and sizes) and times your code against the course's
   reference solution, which is not in this bundle, on the course's machines. Speed counts only
   when every case of a task is correct.

@@ -66,7 +66,7 @@ const SHOWN_LINES = 20;
 
 /**
  * What the submission printed (console.log is how students debug), the last lines of each
- * stream; run.json keeps all of it (capped as it says).
+ * stream; run.json keeps the rest (up to its cap).
  */
 function printOutput(run: RunRecord): void {
   const streams = (['stdout', 'stderr'] as const)
@@ -74,10 +74,14 @@ function printOutput(run: RunRecord): void {
     .filter((x) => x.lines.length);
   if (!streams.length) return;
   out();
-  out(`What your code printed (the last ${SHOWN_LINES} lines of each stream; all of it is in run.json, under "output"):`);
+  out(`What your code printed (the last ${SHOWN_LINES} lines of each stream; run.json keeps more, under "output"):`);
   for (const { k, lines } of streams) {
     out(`  ${k}${lines.length > SHOWN_LINES ? ` (last ${SHOWN_LINES} of ${lines.length} lines)` : ''}:`);
-    for (const l of lines.slice(-SHOWN_LINES)) out(`    | ${l.length > 300 ? `${l.slice(0, 300)} [...]` : l}`);
+    for (const raw of lines.slice(-SHOWN_LINES)) {
+      // Control characters (escape sequences, carriage returns) could rewrite the screen above.
+      const l = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
+      out(`    | ${l.length > 300 ? `${l.slice(0, 300)} [...]` : l}`);
+    }
   }
 }
 

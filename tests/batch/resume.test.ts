@@ -2,7 +2,7 @@
 // finished submissions again, stops the grading it left behind, and finishes the rest. And a
 // machine fault (no sandbox on the node) is retried, then "not gradable", never a zero.
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addFolder, mlsys, REFERENCE, SLOW, STARTER, tmpDir } from './helpers/class.ts';
@@ -105,6 +105,15 @@ describe('mlsys batch --resume', () => {
     expect(again.stderr).toMatch(/--resume: secret_digest differs from the batch .*secret_digest: was "[0-9a-f]{12}"/);
     const same = await mlsys([...args, '--resume'], { MLSYS_HIDDEN_SECRET: 'the-secret' });
     expect(same.exitCode).toBe(0);
+    // A batch.json written before the digest was kept: resumed, with a word of caution.
+    const file = path.join(out, 'batch.json');
+    const old = JSON.parse(readFileSync(file, 'utf8'));
+    delete old.options.secret_digest;
+    writeFileSync(file, JSON.stringify(old));
+    const older = await mlsys([...args, '--resume'], { MLSYS_HIDDEN_SECRET: 'the-secret' });
+    expect(older.exitCode).toBe(0);
+    expect(older.stderr).toMatch(/does not record which grader secret it was started with/);
+    expect(JSON.parse(readFileSync(file, 'utf8')).options.secret_digest).toMatch(/^[0-9a-f]{12}$/);
   });
 
   it('retries a machine fault and marks it not gradable, never a zero (exit 4)', async () => {

@@ -58,6 +58,8 @@ describe('mlsys CLI', () => {
     expect(r.stdout).toMatch(/stdout:\n {4}\| debug: q shape 1x2x16x16\n/);
     expect(r.stdout).toMatch(/stderr:\n {4}\| debug on stderr: causal=false\n/);
     expect(r.stdout).not.toMatch(/artificially reduced/); // the runtime's own lines are left out
+    expect(r.stdout).toContain('| ?[2Jscreen cleared?');
+    expect(r.stdout).not.toContain('\x1b');
     const hint = /re-run just this case: npx mlsys test p2 (.+) --case attention\/1\n/.exec(r.stdout);
     expect(hint).not.toBeNull();
     // Pasted into a shell, the quoted path is the folder again.

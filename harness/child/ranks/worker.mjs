@@ -10,6 +10,9 @@
 // while tsx loads, then given back to the submission.
 import { register } from 'node:module';
 
+// As in the driver: deep enough to reach the submission's own frames below a library's.
+Error.stackTraceLimit = 64;
+
 register('data:text/javascript,delete globalThis.WebAssembly;');
 const wasm = globalThis.WebAssembly;
 delete globalThis.WebAssembly;

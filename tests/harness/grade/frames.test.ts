@@ -16,6 +16,7 @@ describe('ownFrame', () => {
       '    at Array.map (<anonymous>)',
       '    at async Promise.all (index 0)',
       '    at new Promise (<anonymous>)',
+      '    at helper (../api.ts:3:9)',
     ])
       expect(ownFrame(l), l).toBe(false);
   });
