@@ -20,6 +20,8 @@ export interface Contender {
   /** What the process said when it started: its backend, device, and `missing` exports by task. */
   ready: Record<string, Value> | null;
   ensure(): Promise<boolean>;
+  /** Ends its process (the next ensure() starts a fresh one). */
+  stop(): Promise<void>;
 }
 
 /** Timed inputs: their own seeds, so timing never reuses a checked case's inputs. */
@@ -51,6 +53,14 @@ export function pairedSpeedup(refRounds: number[], subRounds: number[]): number 
   if (n < 3) return null;
   const ratios = Array.from({ length: n }, (_, i) => refRounds[i]! / subRounds[i]!).filter(Number.isFinite);
   return ratios.length ? summarize(ratios).median : null;
+}
+
+/** Times the reference alone in a fresh process: null when that works, else why not. */
+async function timeAlone(ref: Contender, task: Task, params: unknown, pool: PoolItem[], opt: RunOptions): Promise<string | null> {
+  await ref.stop();
+  if (!(await ref.ensure())) return `it could not be loaded: ${ref.loadError}`;
+  const [t] = await measureInterleaved([{ name: ref.name, proc: ref.proc! }], task, params, pool, { ...opt.measure, timeoutMs: opt.measure.timeoutMs * opt.timeoutScale });
+  return t?.ok ? null : (t?.message ?? 'it was not timed');
 }
 
 /** Why the reference has no timing in a record (not loaded, or its timing failed), or null. */
@@ -136,10 +146,19 @@ export async function measureAll(
       run.perf.push(rec);
       save();
       // The reference is the course's code: when it cannot be timed (a driver's crash, a limit
-      // of the machine), the speed cannot be graded, and that is nobody's zero.
+      // of the machine), the speed cannot be graded, and that is nobody's zero. Timed next to
+      // the submission, it may also have failed because of it (a kernel that wedges the GPU):
+      // it is timed once more alone, in a fresh process, to tell the two apart.
       const refFault = graded && ref ? referenceFault(ref.name, rec, notes) : null;
-      if (refFault)
-        throw new NotGradable(`the reference could not be timed on ${task.id} (${spec.label}): ${refFault}; the reference is the course's own code, so this is a fault of the machine or the harness, not of the submission`);
+      if (refFault) {
+        const alone = await timeAlone(ref!, task, spec.params, pool, opt);
+        if (alone)
+          throw new NotGradable(`the reference could not be timed on ${task.id} (${spec.label}): ${refFault} (and again alone: ${alone}); the reference is the course's own code, so this is a fault of the machine or the harness, not of the submission`);
+        const note = `reference: failed next to the submission (${refFault.split('\n')[0]}) but not when timed alone: the submission's speed is not credited; flagged for a human to look at`;
+        rec.flags.push(note);
+        run.warnings.push(`${task.id}: ${note}`);
+        save();
+      }
     }
     if (task.perf && ref) {
       const of = (name: string) =>

@@ -101,6 +101,24 @@ describe('a reference that cannot be timed', () => {
     // What was measured is kept.
     expect(o.run.perf.find((p) => p.task === 'attention')!.impls.find((i) => i.impl === 'reference')!.ok).toBe(false);
   });
+
+  it('next to the submission only (it works alone): no speed credit, flagged for a person', async () => {
+    const { rmSync } = await import('node:fs');
+    rmSync(`/tmp/mlsys-flaky-reference-${process.pid}`, { force: true });
+    try {
+      const o = await run('p2', REF, {
+        mode: 'grade',
+        tasks: ['attention'],
+        referenceDir: path.join(FIXTURES, 'p2-flaky-reference'),
+        measure: { ...DEFAULT_MEASURE, budgetMs: 500 },
+      });
+      expect(o.exitCode).toBe(0);
+      expect(o.run.score!.tasks[0]!.performance).toBe(0);
+      expect(o.run.warnings.join('\n')).toMatch(/attention: reference: failed next to the submission \(.*wrong answer.*\) but not when timed alone: .*flagged for a human/);
+    } finally {
+      rmSync(`/tmp/mlsys-flaky-reference-${process.pid}`, { force: true });
+    }
+  });
 });
 
 describe('p2 failure modes', () => {
