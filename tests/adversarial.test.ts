@@ -279,13 +279,18 @@ interface Probes {
   hidden: string;
 }
 
-/** The import-oracle fixture fails every case with the refusal's message, as a load error. */
+/**
+ * The import-oracle and require-oracle fixtures (an ESM import, a CommonJS require) fail every
+ * case with the refusal's message, as a load error.
+ */
 async function expectOracleImportRefused(sandbox: boolean): Promise<void> {
-  const { run: r } = await attack('import-oracle', { sandbox });
-  expect(r.cases.length).toBeGreaterThan(1);
-  for (const c of r.cases) {
-    expect(c).toMatchObject({ status: 'failed', kind: 'load_error' });
-    expect(c.message).toMatch(/projects\/p2\/oracle\.ts, which is the grader's: .*a submission may not import it/);
+  for (const fixture of ['import-oracle', 'require-oracle']) {
+    const { run: r } = await attack(fixture, { sandbox });
+    expect(r.cases.length).toBeGreaterThan(1);
+    for (const c of r.cases) {
+      expect(c, fixture).toMatchObject({ status: 'failed', kind: 'load_error' });
+      expect(c.message, fixture).toMatch(/projects\/p2\/oracle\.ts, which is the grader's: .*a submission may not import it/);
+    }
   }
   await expectNoSurvivors();
 }
@@ -379,7 +384,7 @@ describe.skipIf(!HAVE_SANDBOX)('under the sandbox', () => {
     await expectNoSurvivors();
   });
 
-  it("cannot import the project's oracle to return its answers: the import is refused, saying why", async () => {
+  it("cannot import or require the project's oracle to return its answers: refused, saying why", async () => {
     await expectOracleImportRefused(true);
   });
 
@@ -419,7 +424,7 @@ describe('without the sandbox (a student on their own machine)', () => {
     await expectNoSurvivors();
   });
 
-  it("importing the project's oracle is refused here too (without the refusal the fixture passes every case)", async () => {
+  it("importing or requiring the project's oracle is refused here too (without the refusal the fixtures pass every case)", async () => {
     await expectOracleImportRefused(false);
   });
 

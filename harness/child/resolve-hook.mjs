@@ -6,35 +6,19 @@
 //   solutions) is refused, whoever imports it: expected answers are not computed in this
 //   process. The sandbox also hides those files (runner/sandbox.ts); this hook is what gives the
 //   student a message saying why, and the refusal where there is no sandbox.
-import { realpathSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { graderOnlyCheck } from './grader-only.mjs';
 
 const HARNESS_URL = new URL('../../package.json', import.meta.url).href;
-const HARNESS_ROOT = path.dirname(fileURLToPath(HARNESS_URL));
 
-/** @type {string[]} */
-let graderOnly = [];
+let check = graderOnlyCheck([]);
 
 export function initialize(data) {
-  const real = (p) => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return p;
-    }
-  };
-  graderOnly = (data?.graderOnly ?? []).map((p) => real(path.resolve(p)));
+  check = graderOnlyCheck(data?.graderOnly);
 }
 
 function isBare(s) {
   return !s.startsWith('.') && !s.startsWith('/') && !s.startsWith('file:') && !s.startsWith('node:') && !s.startsWith('data:');
-}
-
-function refused(url) {
-  if (!url.startsWith('file:')) return null;
-  const file = fileURLToPath(url);
-  return graderOnly.find((g) => file === g || file.startsWith(g + path.sep)) ? file : null;
 }
 
 async function resolveOnce(specifier, context, next) {
@@ -55,14 +39,7 @@ async function resolveOnce(specifier, context, next) {
 
 export async function resolve(specifier, context, next) {
   const result = await resolveOnce(specifier, context, next);
-  const file = refused(result.url);
-  if (file) {
-    const err = new Error(
-      `'${specifier}' is ${path.relative(HARNESS_ROOT, file)}, which is the grader's: it computes the expected answers, ` +
-        'so a submission may not import it. Your code must compute its results itself.',
-    );
-    err.code = 'ERR_MLSYS_GRADER_ONLY';
-    throw err;
-  }
+  const err = result.url.startsWith('file:') ? check(fileURLToPath(result.url), specifier) : null;
+  if (err) throw err;
   return result;
 }

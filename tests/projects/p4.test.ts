@@ -127,7 +127,16 @@ describe('p4 oracle and data', () => {
 
 describe('p4 reference solution', () => {
   it('scores full marks with hidden cases and speed measured against itself', async () => {
-    const o = await run('p4', REF, { mode: 'grade', hidden: true, secret: SECRET, sandbox: HAVE_SANDBOX, measure: { ...DEFAULT_MEASURE, budgetMs: 1000 } });
+    const grade = (budgetMs: number) => run('p4', REF, { mode: 'grade', hidden: true, secret: SECRET, sandbox: HAVE_SANDBOX, measure: { ...DEFAULT_MEASURE, budgetMs } });
+    let o = await grade(1000);
+    // The reference against itself has a true speedup of 1; a burst of load from other test
+    // files on 2 cores can push one measurement under the target. It is measured once more, with
+    // three times the budget, as in p2's and p3's tests (correctness must be full both times).
+    // (A reference timing that failed twice under that load makes the run not gradable, exit 4.)
+    if (o.exitCode !== 0 || o.run.score!.total < 11) {
+      expect(o.run.cases.every((c) => c.status === 'passed')).toBe(true);
+      o = await grade(3000);
+    }
     expect(o.exitCode).toBe(0);
     const failed = o.run.cases.filter((c) => c.status !== 'passed');
     expect(failed.map((c) => `${c.id}: ${c.message}`)).toEqual([]);
