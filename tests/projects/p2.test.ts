@@ -22,7 +22,8 @@ describe('p2 reference solution', () => {
     // The reference against itself has a true speedup of 1; on a busy 2-core machine one
     // measurement can still dip under the 0.7x target. It is measured once more in that case
     // (correctness is not re-judged: it must be full both times), and must then earn every point.
-    if (o.run.score!.total < 18) {
+    // (A reference timing that failed twice under that load makes the run not gradable, exit 4.)
+    if (o.exitCode !== 0 || o.run.score!.total < 18) {
       expect(o.run.cases.every((c) => c.status === 'passed')).toBe(true);
       o = await grade();
     }

@@ -88,7 +88,10 @@ describe.skipIf(!HAVE_WEBGPU)(TITLE, () => {
         tasks,
         measure: { ...DEFAULT_MEASURE, budgetMs, minSamples: 30, maxSamples: 400, roundMs: 10 },
       });
-    const o = await grade();
+    let o = await grade();
+    // A reference timing that failed twice under a burst of load makes the run not gradable
+    // (exit 4): graded once more, as a TA's batch would.
+    if (o.exitCode === 4) o = await grade();
     expect(o.exitCode).toBe(0);
     const failed = o.run.cases.filter((c) => c.status !== 'passed');
     expect(failed.map((c) => `${c.id}: ${c.message}`)).toEqual([]);
