@@ -116,7 +116,7 @@ export class Impl implements Contender {
       liveScratch.add(scratch);
       const { proc, outcome } = await SubmissionProcess.start(
         this.opt.launcher,
-        { submissionDir: this.dir, scratchDir: scratch, env: {}, gpu: needsGpu(this.opt), nodeFlags: this.opt.project.nodeFlags, graderOnly: graderOnlyPaths(this.opt.project) },
+        { submissionDir: this.dir, scratchDir: scratch, env: {}, gpu: needsGpu(this.opt), nodeFlags: this.opt.project.nodeFlags, graderOnly: [...graderOnlyPaths(this.opt.project), ...(this.opt.referenceDir ? [path.resolve(this.opt.referenceDir)] : [])] },
         { projectChild: this.opt.project.child, entry: this.opt.launcher.entryInside(this.entry, this.dir, scratch), backend: this.opt.backend },
         60000 * this.opt.timeoutScale,
       );

@@ -62,13 +62,15 @@ const GPU_DEVICES = ['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools
 const GPU_DRIVER_FILES = ['/usr/local/nvidia'];
 
 /**
- * Hides the grader-only files and folders that sit in the folders bound above: an empty file or
- * folder in their place, so that reading them around the module hooks gives nothing.
+ * Hides the grader-only files and folders that sit in a folder bound into the sandbox (the
+ * harness's, or a system folder the harness may be installed in): an empty folder, or /dev/null
+ * (which the sandbox cannot open), in their place, so that reading them around the module hooks
+ * gives nothing.
  */
-function masks(paths: string[]): string[] {
-  const bound = ['harness', 'projects', 'node_modules'].map((p) => path.join(HARNESS_ROOT, p) + path.sep);
+export function masks(paths: string[], bound: string[]): string[] {
+  const inside = (p: string) => bound.some((b) => p === b || p.startsWith(b.endsWith(path.sep) ? b : b + path.sep));
   return paths
-    .filter((p) => existsSync(p) && bound.some((b) => p.startsWith(b)))
+    .filter((p) => existsSync(p) && inside(p))
     .flatMap((p) => (statSync(p).isDirectory() ? ['--tmpfs', p, '--remount-ro', p] : ['--ro-bind', '/dev/null', p]));
 }
 
@@ -95,6 +97,7 @@ export class BubblewrapLauncher implements Launcher {
       ? [...GPU_DEVICES.flatMap((d) => (existsSync(d) ? ['--dev-bind', d, d] : [])), ...GPU_DRIVER_FILES.flatMap(ro), ...icds.flatMap(ro)]
       : [];
     const nodeDir = path.dirname(process.execPath);
+    const harnessBound = ['harness', 'projects', 'node_modules', 'package.json'].map((p) => path.join(HARNESS_ROOT, p));
     const args = [
       '--reuid=65534', '--regid=65534', '--clear-groups', '--',
       'prlimit', `--cpu=${L.cpuSeconds}`, `--as=${L.addressSpaceBytes}`, `--nproc=${L.processes}`,
@@ -106,8 +109,8 @@ export class BubblewrapLauncher implements Launcher {
       ...(nodeDir.startsWith('/usr/') ? [] : ro(nodeDir)),
       '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
       // The harness: only what the child needs, read-only.
-      ...['harness', 'projects', 'node_modules', 'package.json'].flatMap((p) => ro(path.join(HARNESS_ROOT, p))),
-      ...masks(spec.graderOnly ?? []),
+      ...harnessBound.flatMap(ro),
+      ...masks(spec.graderOnly ?? [], [...SYSTEM_RO, nodeDir, ...harnessBound]),
       '--ro-bind', stage, '/submission',
       '--bind', spec.scratchDir, '/scratch',
       ...gpu,
