@@ -62,7 +62,7 @@ async function runCommand(mode: Mode, projectName: string, submission: string | 
   if (!existsSync(subDir)) throw new UsageError(`submission folder not found: ${subDir}`);
   if (!statSync(subDir).isDirectory())
     throw new UsageError(`${subDir} is a file: give the folder that holds your submission (${path.dirname(subDir)})`);
-  if (!submission) say(`no submission folder given: running the starter (${path.relative(process.cwd(), subDir) || subDir}); name your folder after the project to test it`);
+  if (!submission) say(`no submission folder given: running the starter (${path.relative(process.cwd(), subDir) || subDir}); to test yours: npx mlsys ${mode} ${project.id} <your folder>`);
   const secret = readSecret(flags.secretFile);
   if (flags.hidden && !secret) throw new UsageError('--hidden needs the grader secret: set MLSYS_HIDDEN_SECRET or pass --secret-file');
   const timeoutScale = Number(flags.timeoutScale);
