@@ -55,11 +55,14 @@ export function pairedSpeedup(refRounds: number[], subRounds: number[]): number 
   return ratios.length ? summarize(ratios).median : null;
 }
 
+/** The measurement options of a run, its timeout scaled as every call's is. */
+const timedOptions = (opt: RunOptions) => ({ ...opt.measure, timeoutMs: opt.measure.timeoutMs * opt.timeoutScale });
+
 /** Times the reference alone in a fresh process: null when that works, else why not. */
 async function timeAlone(ref: Contender, task: Task, params: unknown, pool: PoolItem[], opt: RunOptions): Promise<string | null> {
   await ref.stop();
   if (!(await ref.ensure())) return `it could not be loaded: ${ref.loadError}`;
-  const [t] = await measureInterleaved([{ name: ref.name, proc: ref.proc! }], task, params, pool, { ...opt.measure, timeoutMs: opt.measure.timeoutMs * opt.timeoutScale });
+  const [t] = await measureInterleaved([{ name: ref.name, proc: ref.proc! }], task, params, pool, timedOptions(opt));
   return t?.ok ? null : (t?.message ?? 'it was not timed');
 }
 
@@ -116,7 +119,7 @@ export async function measureAll(
         else impls.push({ name: c.name, proc: c.proc! });
       }
       const pool = makePool(task, spec.params, `${opt.project.id}/${task.id}/${spec.label}/timed`, 4);
-      const timings = await measureInterleaved(impls, task, spec.params, pool, { ...opt.measure, timeoutMs: opt.measure.timeoutMs * opt.timeoutScale });
+      const timings = await measureInterleaved(impls, task, spec.params, pool, timedOptions(opt));
       const rec: PerfRecord = { task: task.id, label: spec.label, params: spec.params, graded, impls: [], speedup_vs_reference: null, flags: [...notes] };
       for (const t of timings) {
         let metrics: Record<string, number> = {};
