@@ -1,8 +1,10 @@
 // The batch controller: submits the queued submissions as one array, polls the scheduler, reads
 // each finished task's done.json and result, retries what died or was not gradable (up to
 // --max-attempts), and records every step in the submission's state.json as it happens. It never
-// turns a fault into a score: what still fails after its attempts is "not gradable".
+// turns a fault into a score: what still fails after its attempts is "not gradable". Faults in
+// submission after submission halt the batch (breaker.ts).
 import path from 'node:path';
+import { FaultStreak } from './breaker.ts';
 import { readGrade, logTail } from './results.ts';
 import { taskKey, type JobRef, type Scheduler, type TaskReport } from './scheduler.ts';
 import { isFinal, type Attempt, type Batch, type BatchStore, type SubmissionState } from './state.ts';
@@ -97,6 +99,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
   for (const s of store.allStates()) if (current.has(s.key) || s.status === 'running') byIndex.set(s.index, s);
   const states = () => [...byIndex.values()].sort((a, b) => a.index - b.index);
   const started = new Set<number>();
+  const streak = new FaultStreak(batch.options.halt_after);
   let first = true;
   for (;;) {
     let changed = first;
@@ -104,6 +107,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
 
     // 1. What the scheduler says of the tasks in flight.
     const flying = inFlight(states());
+    let haltWhy: string | null = null;
     if (flying.length) {
       const reports = await scheduler.poll(flying);
       for (const s of states()) {
@@ -125,8 +129,12 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
         const who = s.students.map((x) => x.id).join(', ');
         if (isFinal(s.status)) o.say(`${s.name} (${who}): ${describe(s)}`);
         else o.say(`${s.name} (${who}): ${s.message}`);
+        haltWhy ??= streak.record(s);
+        if (batch.halted) hold(s, store);
       }
     }
+    // After the whole pass, so that `started` knows every task the scheduler has begun.
+    if (haltWhy && !batch.halted) await halt(o, haltWhy, states(), started);
 
     // 2. Submit what is queued, as one array.
     const queued = states().filter((s) => s.status === 'queued');
@@ -158,6 +166,35 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
     if (!o.wait) return { finished: false, states: states() };
     await scheduler.wait(o.pollMs);
   }
+}
+
+/**
+ * Stops submitting: what waits in the scheduler's queue is taken back, what is running finishes,
+ * and every submission left waits for --resume.
+ */
+async function halt(o: DriveOptions, why: string, states: SubmissionState[], started: Set<number>): Promise<void> {
+  const { store, batch, scheduler } = o;
+  batch.cancelled = true;
+  batch.halted = why;
+  store.writeBatch(batch);
+  o.say(`HALTED: ${why}. Nothing more is submitted; the gradings under way finish.`);
+  for (const s of states) {
+    if (s.status === 'running' && s.job && !started.has(s.index)) {
+      await scheduler.cancel({ id: s.job.id, indices: [s.index] });
+      s.attempts.push({ scheduler: s.job.scheduler, job: s.job.id, outcome: 'not started: the batch halted', exit_code: null, host: null, ended_at: now(), counted: false });
+      s.status = 'queued';
+      s.job = null;
+    }
+    hold(s, store);
+  }
+}
+
+/** A submission left waiting by a halt says so (keeping its own fault, if it met one). */
+function hold(s: SubmissionState, store: BatchStore): void {
+  const held = 'held: the batch halted on faults in submission after submission (batch.json says why); --resume grades it';
+  if (s.status !== 'queued' || s.message.endsWith(held)) return;
+  s.message = s.message ? `${s.message.replace(/; retrying \(.*\)$/, '')}; ${held}` : held;
+  store.writeState(s);
 }
 
 export function describe(s: SubmissionState): string {

@@ -29,6 +29,7 @@ function newBatch(project: Project, submissionsDir: string, options: BatchOption
     entries: [],
     jobs: [],
     cancelled: false,
+    halted: null,
   };
 }
 
@@ -124,7 +125,7 @@ export async function prepareBatch(
       prev.options.secret_digest = options.secret_digest;
     }
     checkResumable(prev, project, options, store);
-    batch = { ...prev, options: { ...options }, submissions_dir: path.resolve(submissionsDir), cancelled: false };
+    batch = { ...prev, options: { ...options }, submissions_dir: path.resolve(submissionsDir), cancelled: false, halted: null };
   } else {
     if (existsSync(store.outDir) && resume) say(`--resume: no batch in ${store.outDir} yet; starting one`);
     batch = newBatch(project, submissionsDir, options);

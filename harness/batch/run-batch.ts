@@ -15,6 +15,7 @@ import { loadHiddenCases, readSecret, secretDigest } from '../staff.ts';
 import { LocalPool } from './local.ts';
 import { lockBatch } from './lock.ts';
 import { prepareBatch, type BatchOptions } from './prepare.ts';
+import { resumeCommand } from './resume-command.ts';
 import { countStates, Progress } from './progress.ts';
 import type { Scheduler } from './scheduler.ts';
 import { checkTimeLimit, SlurmError, SlurmScheduler, slurmProblem } from './slurm.ts';
@@ -38,6 +39,7 @@ export interface BatchFlags {
   cpus?: string;
   container?: string;
   maxAttempts: string;
+  haltAfter: string;
   regrade: 'latest' | 'best';
   hidden?: boolean;
   secretFile?: string;
@@ -105,11 +107,11 @@ function makeScheduler(batch: Batch, store: BatchStore, pollMs: number): Schedul
   return new SlurmScheduler({ ...batch.options.slurm!, throttle: batch.options.concurrency }, pollMs);
 }
 
-function printOutcome(states: ReturnType<BatchStore['allStates']>, out: string, finished: boolean, say: (s: string) => void): void {
+function printOutcome(states: ReturnType<BatchStore['allStates']>, out: string, finished: boolean, halted: boolean, say: (s: string) => void): void {
   const c = countStates(states);
   const superseded = states.filter((s) => s.status === 'superseded').length;
   const older = superseded ? ` (and ${superseded} older submission(s) superseded by a newer one of the same student, not graded)` : '';
-  say(`\n${finished ? 'batch finished' : 'batch in progress'}: ${c.total} submission(s)${older}: ${c.graded} graded, ${c.zero} scored 0 (could not load or refused), ${c.notGradable} not gradable, ${c.running} running, ${c.queued} queued`);
+  say(`\n${finished ? 'batch finished' : halted ? 'batch halted' : 'batch in progress'}: ${c.total} submission(s)${older}: ${c.graded} graded, ${c.zero} scored 0 (could not load or refused), ${c.notGradable} not gradable, ${c.running} running, ${c.queued} queued`);
   for (const s of states) if (['load_failed', 'rejected', 'not_gradable'].includes(s.status)) say(`  ${s.name}: ${describeState(s)}`);
   say(`results: ${out} (summary.csv, summary.json${finished ? ', gradebook.csv, canvas.csv, leaderboard.json' : ''}; one folder per submission under subs/)`);
 }
@@ -154,6 +156,7 @@ export async function runBatch(project: string | undefined, submissions: string 
       regrade: f.regrade,
       grade_args: gradeArgs(p, f),
       max_attempts: positiveInt(f.maxAttempts, '--max-attempts', 3),
+      halt_after: f.haltAfter === '0' ? 0 : positiveInt(f.haltAfter, '--halt-after', 5),
       concurrency: f.slurm
         ? f.concurrency
           ? positiveInt(f.concurrency, '--concurrency', 1)
@@ -193,7 +196,7 @@ export async function runBatch(project: string | undefined, submissions: string 
       n++;
     }
     writeSummary(store.outDir, batch, store.allStates());
-    say(`cancelled ${n} submission(s) in flight; \`mlsys batch ${batch.project} ${batch.submissions_dir} --out ${store.outDir} --resume\` takes the batch up again`);
+    say(`cancelled ${n} submission(s) in flight; this takes the batch up again:\n  ${resumeCommand(batch, store.outDir)}`);
     return 0;
   }
 
@@ -203,7 +206,7 @@ export async function runBatch(project: string | undefined, submissions: string 
     process.stderr.write(
       batch.options.scheduler === 'slurm'
         ? `\n${sig}: the Slurm jobs keep running; collect them with: mlsys batch --collect --out ${store.outDir}\n`
-        : `\n${sig}: stopping the gradings in progress; continue with --resume --out ${store.outDir}\n`,
+        : `\n${sig}: stopping the gradings in progress; continue with:\n  ${resumeCommand(batch, store.outDir)}\n`,
     );
     process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
   };
@@ -236,7 +239,13 @@ export async function runBatch(project: string | undefined, submissions: string 
   writeSummary(store.outDir, batch, states);
   if (result.finished) writeBatchReports(store.outDir, batch, store.allStates(), f.course);
   if (f.json) process.stdout.write(readFileSync(path.join(store.outDir, 'summary.json'), 'utf8'));
-  else printOutcome(states, store.outDir, result.finished, (s) => process.stderr.write(s + '\n'));
+  else printOutcome(states, store.outDir, result.finished, Boolean(batch.halted), (s) => process.stderr.write(s + '\n'));
+  if (batch.halted) {
+    process.stderr.write(
+      `\nHALTED: ${batch.halted}.\nNothing was graded 0 for it. Fix the fault (each submission's grade.log under subs/ has the details), then:\n  ${resumeCommand(batch, store.outDir)}\n`,
+    );
+    return 4;
+  }
   if (!result.finished) {
     if (!f.json) process.stderr.write(`collect later with: mlsys batch --collect --out ${store.outDir}\n`);
     return 0;

@@ -43,6 +43,8 @@ export const batchSchema = z.object({
     /** Passed to every `mlsys grade` after the submission, --out and --resume. */
     grade_args: z.array(z.string()),
     max_attempts: z.number().int().positive(),
+    /** Halt the batch after faults in this many different submissions in a row, none graded between; 0: never. */
+    halt_after: z.number().int().nonnegative().default(5),
     /** Local: gradings at once. Slurm: the array's throttle (%N), or null for none. */
     concurrency: z.number().int().positive().nullable(),
     timestamps: z.string().nullable(),
@@ -51,8 +53,10 @@ export const batchSchema = z.object({
   /** Every entry seen, in order of first sight; an entry's index is its line in manifest.tsv. */
   entries: z.array(z.object({ index: z.number().int(), key: z.string(), name: z.string(), current: z.boolean() })),
   jobs: z.array(z.object({ id: z.string(), scheduler: z.string(), indices: z.array(z.number().int()), submitted_at: z.string() })),
-  /** Set by --cancel: nothing is submitted until --resume. */
+  /** Set by --cancel, or by a halt: nothing is submitted until --resume. */
   cancelled: z.boolean(),
+  /** Why the batch halted by itself (faults in submission after submission: a broken node or install), or null. */
+  halted: z.string().nullable().default(null),
 });
 export type Batch = z.infer<typeof batchSchema>;
 

@@ -32,7 +32,7 @@ export function writeSummary(outDir: string, batch: Batch, states: SubmissionSta
     message: s.message,
     flags: s.flags,
   }));
-  const summary = { schema: 'mlsys.batch-summary/1', project: batch.project, batch: batch.id, updated_at: new Date().toISOString(), counts: countStates(states), submissions: rows };
+  const summary = { schema: 'mlsys.batch-summary/1', project: batch.project, batch: batch.id, updated_at: new Date().toISOString(), halted: batch.halted, counts: countStates(states), submissions: rows };
   writeAtomic(path.join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   const header = ['index', 'entry', 'students', 'status', 'score', 'max', 'submitted_at', 'attempts', 'result', 'message', 'flags'];
   writeAtomic(

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/run.ts';
 import { addFolder, mlsys, REFERENCE, SLOW, STARTER, tmpDir } from './helpers/class.ts';
 
 const QUICK = ['--task', 'attention', '--sandbox', 'auto', '--budget', '0.5'];
@@ -34,6 +35,16 @@ const alive = (pid: number) => {
     return false;
   }
 };
+
+/** A node without bubblewrap: every grade with --sandbox required exits 4. A PATH with only the job script's tools. */
+async function pathWithoutBubblewrap(): Promise<string> {
+  const bin = tmpDir('path');
+  for (const tool of ['bash', 'awk', 'mkdir', 'rm', 'hostname', 'date', 'mv', 'cat']) {
+    const where = (await execa('bash', ['-c', `command -v ${tool}`])).stdout.trim();
+    symlinkSync(where, path.join(bin, tool));
+  }
+  return bin;
+}
 
 describe('mlsys batch --resume', () => {
   it('after the grader is killed, grades only what was not finished', async () => {
@@ -88,7 +99,7 @@ describe('mlsys batch --resume', () => {
     batch.kill('SIGINT');
     const r = await batch;
     expect(r.exitCode).toBe(130);
-    expect(r.stderr).toMatch(/SIGINT: stopping the gradings in progress; continue with --resume --out /);
+    expect(r.stderr).toMatch(/SIGINT: stopping the gradings in progress; continue with:\n  mlsys batch p2 \S+ --out \S+ --resume --concurrency 1 --sandbox auto --budget 0.5 --task attention$/m);
     await until('the grading in progress to stop', () => !alive(grading), 10_000);
   });
 
@@ -117,12 +128,7 @@ describe('mlsys batch --resume', () => {
   });
 
   it('retries a machine fault and marks it not gradable, never a zero (exit 4)', async () => {
-    // A node without bubblewrap: every grade with --sandbox required exits 4.
-    const bin = tmpDir('path');
-    for (const tool of ['bash', 'awk', 'mkdir', 'rm', 'hostname', 'date', 'mv', 'cat']) {
-      const where = (await execa('bash', ['-c', `command -v ${tool}`])).stdout.trim();
-      symlinkSync(where, path.join(bin, tool));
-    }
+    const bin = await pathWithoutBubblewrap();
     const subs = tmpDir('class');
     mkdirSync(subs, { recursive: true });
     addFolder(subs, 'alice', REFERENCE);
@@ -137,5 +143,42 @@ describe('mlsys batch --resume', () => {
     const row = readFileSync(path.join(out, 'gradebook.csv'), 'utf8').split('\n')[1];
     expect(row).toMatch(/,not_gradable,/);
     expect(row).not.toMatch(/,0,not_gradable/);
+  });
+
+  it('halts when submission after submission meets the same fault, and the command it prints takes the batch up again', async () => {
+    const subs = tmpDir('class');
+    addFolder(subs, 'a-first', STARTER);
+    addFolder(subs, 'b-second', STARTER);
+    addFolder(subs, 'c-third', STARTER);
+    const out = path.join(tmpDir('batch'), 'p2 graded');
+    const r = await mlsys(['batch', 'p2', subs, '--out', out, '--concurrency', '1', '--halt-after', '2', '--task', 'attention', '--budget', '0.5'], { PATH: await pathWithoutBubblewrap() });
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/HALTED: the gradings of 2 different submissions in a row ended in a fault, none graded between/);
+    // Halted after two faults, or more when they ended between two polls; whatever waited in the
+    // pool was taken back, not held against it; nobody used up the attempts to not gradable.
+    const counted = (prefix: string) => state(out, prefix)!.attempts.filter((x: { counted: boolean }) => x.counted).length;
+    const used = ['a-first', 'b-second', 'c-third'].map(counted);
+    expect(used.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...used)).toBeLessThan(3);
+    for (const p of ['a-first', 'b-second', 'c-third']) {
+      expect(state(out, p)!.status).toBe('queued');
+      expect(state(out, p)!.message).toMatch(/held: the batch halted/);
+    }
+    const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    expect(summary.halted).toMatch(/2 different submissions/);
+    expect(existsSync(path.join(out, 'gradebook.csv'))).toBe(false);
+
+    // The node is fixed (bubblewrap back on the PATH): the printed command, pasted into a shell.
+    const command = r.stderr.split('\n').at(r.stderr.split('\n').findIndex((l) => /^Nothing was graded 0/.test(l)) + 1)!.trim();
+    expect(command).toMatch(/^mlsys batch p2 \S+ --out '[^']+ graded' --resume --concurrency 1 --halt-after 2 --budget 0.5 --task attention$/);
+    const again = await execa('bash', ['-c', `mlsys() { "${process.execPath}" --import tsx tests/batch/helpers/batch-cli.ts "$@"; }; ${command}`], {
+      reject: false,
+      cwd: ROOT,
+      env: { XDG_RUNTIME_DIR: '/tmp' },
+    });
+    expect(again.stderr).not.toMatch(/differs? from the batch/);
+    expect(again.exitCode).toBe(0);
+    expect(again.stderr).toMatch(/batch finished: 3 submission\(s\): 3 graded/);
+    expect(JSON.parse(readFileSync(path.join(out, 'batch.json'), 'utf8')).halted).toBeNull();
   });
 });

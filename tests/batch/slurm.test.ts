@@ -105,7 +105,15 @@ describe.skipIf(!haveSlurm)('mlsys batch --slurm (a real one-node Slurm)', () =>
     expect(cancelled.stderr).toMatch(/cancelled 1 submission\(s\) in flight/);
     expect(state(out, 'dora')).toMatchObject({ status: 'queued', job: null });
     await until('the job to leave the queue', async () => !(await execa('squeue', ['-h', '-j', job, '-t', 'PD,R,CG'], { env, reject: false })).stdout.trim());
-    const resumed = await mlsys(['batch', 'p2', subs, '--out', out, '--resume', ...SLURM, ...QUICK], env);
+    // The command it printed, pasted into a shell, resumes on Slurm with the batch's own options.
+    const lines = cancelled.stderr.split('\n');
+    const command = lines[lines.findIndex((l) => /takes the batch up again:$/.test(l)) + 1].trim();
+    expect(command).toMatch(/^mlsys batch p2 \S+ --out \S+ --resume --slurm --time-limit 10 --mem 500M --cpus 1 --gres gpu:1 --sandbox auto --budget 0.5 --task attention$/);
+    const resumed = await execa('bash', ['-c', `mlsys() { "${process.execPath}" --import tsx tests/batch/helpers/batch-cli.ts "$@"; }; ${command} --poll-interval 1`], {
+      reject: false,
+      cwd: ROOT,
+      env: { ...env, XDG_RUNTIME_DIR: '/tmp' },
+    });
     expect(resumed.exitCode).toBe(0);
     const s = state(out, 'dora')!;
     expect(s.status).toBe('graded');

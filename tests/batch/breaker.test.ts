@@ -1,0 +1,110 @@
+// The batch's circuit breaker and the resume command it prints: which attempts count towards a
+// halt, that one submission failing again and again counts once, and that a grade in between
+// resets the count; the resume command repeats the options a resume must keep.
+import { describe, expect, it } from 'vitest';
+import { attemptVerdict, FaultStreak } from '../../harness/batch/breaker.ts';
+import { resumeCommand } from '../../harness/batch/resume-command.ts';
+import type { Batch, SubmissionState } from '../../harness/batch/state.ts';
+
+function sub(key: string, status: SubmissionState['status'], counted = true): SubmissionState {
+  return {
+    schema: 'mlsys.batch-submission/1',
+    key,
+    index: 0,
+    name: key,
+    source: `/class/${key}`,
+    kind: 'folder',
+    hash: '0',
+    code_dir: null,
+    students: [],
+    submitted_at: null,
+    time_source: null,
+    status,
+    job: null,
+    attempts: [{ scheduler: 'local', job: 'j', outcome: 'exit 4', exit_code: 4, host: 'node1', ended_at: '', counted }],
+    score: null,
+    leaderboard: [],
+    message: status === 'queued' ? 'not gradable (exit 4): no bubblewrap; retrying (1 of 3 attempts used)' : '',
+    flags: [],
+    updated_at: '',
+  };
+}
+
+describe('the fault streak', () => {
+  it('counts faults of different submissions, and halts at the limit', () => {
+    const s = new FaultStreak(3);
+    expect(s.record(sub('a', 'queued'))).toBeNull();
+    expect(s.record(sub('a', 'not_gradable'))).toBeNull(); // the same submission again
+    expect(s.record(sub('b', 'queued'))).toBeNull();
+    const why = s.record(sub('c', 'queued'));
+    expect(why).toMatch(/3 different submissions in a row ended in a fault/);
+    expect(why).toMatch(/the last: c: not gradable \(exit 4\): no bubblewrap\)$/); // without "retrying"
+  });
+
+  it('starts again after a grade, a zero for a submission that does not load included', () => {
+    const s = new FaultStreak(2);
+    expect(s.record(sub('a', 'queued'))).toBeNull();
+    expect(s.record(sub('b', 'load_failed'))).toBeNull();
+    expect(s.record(sub('c', 'queued'))).toBeNull();
+    expect(s.record(sub('d', 'graded'))).toBeNull();
+    expect(s.record(sub('e', 'queued'))).toBeNull();
+    expect(s.record(sub('f', 'not_gradable'))).not.toBeNull();
+  });
+
+  it('leaves out attempts cut short by the batch being stopped, and never halts at 0', () => {
+    expect(attemptVerdict(sub('a', 'queued', false))).toBeNull();
+    const never = new FaultStreak(0);
+    for (const k of 'abcdefgh') expect(never.record(sub(k, 'queued'))).toBeNull();
+  });
+});
+
+describe('the resume command', () => {
+  const batch = (over: Partial<Batch['options']>): Batch => ({
+    schema: 'mlsys.batch/1',
+    id: 'x',
+    project: 'p2',
+    project_title: 'p2',
+    submissions_dir: '/class/p2 subs',
+    created_at: '',
+    options: {
+      scheduler: 'local',
+      hidden: false,
+      secret_digest: null,
+      sandbox: 'required',
+      tasks: null,
+      regrade: 'latest',
+      grade_args: ['--sandbox', 'required', '--timeout-scale', '1'],
+      max_attempts: 3,
+      halt_after: 5,
+      concurrency: 2,
+      timestamps: null,
+      slurm: null,
+      ...over,
+    },
+    entries: [],
+    jobs: [],
+    cancelled: true,
+    halted: 'why',
+  });
+
+  it('leaves out the defaults and quotes what the shell would split', () => {
+    expect(resumeCommand(batch({}), '/out/p2')).toBe("mlsys batch p2 '/class/p2 subs' --out /out/p2 --resume --concurrency 2");
+  });
+
+  it('repeats a Slurm batch\'s scheduler options and the options a resume must keep, --task last', () => {
+    const cmd = resumeCommand(
+      batch({
+        scheduler: 'slurm',
+        hidden: true,
+        concurrency: null,
+        max_attempts: 2,
+        grade_args: ['--sandbox', 'auto', '--timeout-scale', '1', '--hidden', '--task', 'attention', 'mlp'],
+        slurm: { partition: 'gpu', account: null, time_minutes: 30, mem: '8G', cpus: 2, gres: null, extra: ['--qos=high'], container: null },
+      }),
+      '/out/p2',
+    );
+    expect(cmd).toBe(
+      "MLSYS_HIDDEN_SECRET=... mlsys batch p2 '/class/p2 subs' --out /out/p2 --resume --slurm --partition gpu --time-limit 30 --mem 8G --cpus 2 --gres none --sbatch-arg=--qos=high --max-attempts 2 --sandbox auto --hidden --task attention mlp",
+    );
+  });
+});
