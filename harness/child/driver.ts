@@ -10,6 +10,7 @@ import type { Record_, Value } from '../protocol/values.ts';
 import path from 'node:path';
 import { BadOutputError, DEVICE_DURATION_KEY, type ChildContext, type ChildProject, type Submission } from './api.ts';
 import { startTensorRuntime, type BackendName, type TensorRuntime } from './tensor-runtime.ts';
+import { stallReport } from './stall.ts';
 
 // Deep enough to reach the submission's own frames below a library's (a tfjs op raises an error
 // ten or more frames down); the parent keeps only the submission's (Impl.clean).
@@ -183,6 +184,11 @@ new Socket({ fd: REQ_FD, readable: true, writable: false })
   .on('data', (chunk) => {
     for (const msg of reader.push(chunk as Buffer)) {
       const m = msg as Record<string, Value>;
+      // Answered at once, beside the call in progress (which is what it asks about).
+      if (m.type === 'status') {
+        void stallReport().then((text) => send({ type: 'status', id: m.id ?? null, text }));
+        continue;
+      }
       queue = queue.then(async () => {
         if (m.type === 'hello') await hello(m);
         else if (m.type === 'put') store.set(String(m.key), m.value!);

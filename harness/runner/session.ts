@@ -64,6 +64,9 @@ interface Waiter {
   resolve(msg: Record<string, Value> | null): void;
 }
 
+/** How long a process whose call timed out has to say what it was doing, before it is killed. */
+const STATUS_WAIT_MS = 1500;
+
 const ALLOCATION_FAILED = /^RangeError: (Array buffer allocation failed|.*\bOut of memory\b)/i;
 
 export class SubmissionProcess {
@@ -263,8 +266,10 @@ export class SubmissionProcess {
         return { ok: false, kind, message: String(m.message) + (stack ? `\n${stack}` : ''), wallMs };
       }
       if (m && m.type !== 'fatal') continue; // a stale reply: ignore
+      let doing: string | null = null;
       if (!m && !this.exited) {
         this.timedOut = true;
+        doing = await this.askStatus(id);
         this.kill();
         await this.waitExit(2000);
       } else if (m?.type === 'fatal') {
@@ -272,10 +277,27 @@ export class SubmissionProcess {
         await this.waitExit(2000);
       }
       const d = this.classifyDeath(m, timeoutMs);
+      if (d.kind === 'timeout' && doing) d.message += `\n${doing}`;
       if (this.stdout.flooded || this.stderr.flooded) {
         if (d.kind !== 'timeout') return { ok: false, kind: d.kind, message: d.message, wallMs };
       }
       return { ok: false, ...d, wallMs };
+    }
+  }
+
+  /**
+   * Asks a process whose call ran out of time what it is doing (`status`, PROTOCOL.md), for the
+   * timeout's message. Only a process whose main thread is free answers (the ranks' runtime, say);
+   * the child's text is the submission's process's word, kept short.
+   */
+  private async askStatus(id: number, ms = STATUS_WAIT_MS): Promise<string | null> {
+    if (!this.alive) return null;
+    this.send({ type: 'status', id });
+    const t0 = performance.now();
+    for (;;) {
+      const m = await this.receive(ms - (performance.now() - t0));
+      if (!m || m.type === 'fatal') return null;
+      if (m.type === 'status' && m.id === id) return typeof m.text === 'string' && m.text ? m.text.slice(0, 4000) : null;
     }
   }
 

@@ -106,6 +106,20 @@ describe('a deadlock', () => {
   });
 });
 
+describe('a collective that never finishes', () => {
+  it("runs out of time, and the timeout says what each rank was doing", async () => {
+    // 60 s x 0.1: the case's limit is 6 s.
+    const o = await run('p1', path.join(FIXTURES, 'p1-stuck'), { tasks: ['allReduce'], caseId: 'allReduce/3', timeoutScale: 0.1 });
+    const c = o.run.cases.find((x) => x.id === 'allReduce/3')!;
+    expect(c).toMatchObject({ status: 'failed', kind: 'timeout' });
+    expect(c.message).toMatch(/^timed out: no answer within 6\.0 s \(the process was killed\)\nwhat the ranks were doing when the time ran out: /);
+    expect(c.message).toMatch(/rank 1 is computing: its code has not yielded to the event loop/);
+    expect(c.message).toMatch(/rank 2 is not in the communicator and its event loop is idle: it awaits something that never comes/);
+    expect(c.message).toMatch(/rank 3 is not in the communicator and its event loop is idle/);
+    expect(c.message).toMatch(/rank 0 waits to receive from rank 1/);
+  });
+});
+
 describe('a rank that fails', () => {
   it("ends the case at once with that rank's error and stack; an exit or a late error likewise", async () => {
     const o = await run('p1', path.join(FIXTURES, 'p1-throws'), { tasks: ['allReduce', 'allGather', 'broadcast'] });

@@ -94,32 +94,8 @@ const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(b % (1 << 
 /** The message for a deadlock: who waits on whom, what the others are doing, and a cycle if there is one. */
 export function describeDeadlock(s: WaitState, linkBytes: number): string {
   const n = s.status.length;
-  const lines: string[] = [];
-  const edges = new Map<number, number[]>();
-  const barrier: number[] = [];
-  for (const w of s.waits) {
-    if (w.kind === 'recv') {
-      lines.push(`rank ${w.rank} waits to receive from rank ${w.peer}${peerState(s, w.peer)}`);
-      edges.set(w.rank, [...(edges.get(w.rank) ?? []), w.peer]);
-    } else if (w.kind === 'send') {
-      lines.push(
-        `rank ${w.rank} waits to send to rank ${w.peer} (the link's ${kib(linkBytes)} buffer is full and rank ${w.peer} is not receiving from rank ${w.rank}${peerState(s, w.peer, true)})`,
-      );
-      edges.set(w.rank, [...(edges.get(w.rank) ?? []), w.peer]);
-    } else if (w.kind === 'handover') {
-      lines.push(
-        `rank ${w.rank} waits for rank ${w.peer} to receive its message (a send of more than 64 KiB completes when it is received${peerState(s, w.peer, true)})`,
-      );
-      edges.set(w.rank, [...(edges.get(w.rank) ?? []), w.peer]);
-    } else barrier.push(w.rank);
-  }
-  if (barrier.length) {
-    const absent = s.status.map((_, r) => r).filter((r) => !barrier.includes(r));
-    lines.push(
-      `rank${barrier.length > 1 ? 's' : ''} ${barrier.join(', ')} wait${barrier.length > 1 ? '' : 's'} at the barrier, which rank${absent.length > 1 ? 's' : ''} ${absent.join(', ')} never reached`,
-    );
-    for (const r of barrier) edges.set(r, [...(edges.get(r) ?? []), ...absent]);
-  }
+  const { lines: waits, edges } = waitLines(s, linkBytes);
+  const lines = waits.map((l) => l.text);
   const done = s.status.map((st, r) => (st === STATUS_DONE ? r : -1)).filter((r) => r >= 0);
   if (done.length) lines.push(`rank${done.length > 1 ? 's' : ''} ${done.join(', ')} ha${done.length > 1 ? 've' : 's'} returned`);
   const cycle = findCycle(n, edges);
@@ -129,6 +105,63 @@ export function describeDeadlock(s: WaitState, linkBytes: number): string {
     (cycle ? `. Wait-for cycle: ${cycle.join(' -> ')}` : '') +
     '. Check that every send has a matching recv, that ranks do not all wait to receive before any sends, and that a send of more than 64 KiB is not awaited before the matching recv is started (start both, then await both: Promise.all).'
   );
+}
+
+/**
+ * What every rank is doing, for a call that ran out of time: the waits in the communicator, and
+ * for each other rank still running whether its event loop answered a ping within `pingMs`
+ * (idle: it awaits something outside the communicator) or not (busy: it never yields).
+ */
+export function describeStall(s: WaitState, linkBytes: number, answered: (rank: number) => boolean): string {
+  const { lines } = waitLines(s, linkBytes);
+  s.status.forEach((st, r) => {
+    if (st === STATUS_DONE) lines.push({ rank: r, text: `rank ${r} has returned` });
+    else if (st === STATUS_FAILED) lines.push({ rank: r, text: `rank ${r} has failed` });
+    else if (st === STATUS_RUNNING && !s.waits.some((w) => w.rank === r))
+      lines.push({
+        rank: r,
+        text: answered(r)
+          ? `rank ${r} is not in the communicator and its event loop is idle: it awaits something that never comes (a promise that never settles?)`
+          : `rank ${r} is computing: its code has not yielded to the event loop (an endless loop, or far more work than the case needs?)`,
+      });
+  });
+  lines.sort((a, b) => a.rank - b.rank);
+  return `what the ranks were doing when the time ran out: ${lines.map((l) => l.text).join('; ')}`;
+}
+
+/** One line per wait (the barrier's waiters share one, under the first of them), and who waits on whom. */
+function waitLines(s: WaitState, linkBytes: number): { lines: { rank: number; text: string }[]; edges: Map<number, number[]> } {
+  const lines: { rank: number; text: string }[] = [];
+  const line = (rank: number, text: string) => lines.push({ rank, text });
+  const edges = new Map<number, number[]>();
+  const barrier: number[] = [];
+  for (const w of s.waits) {
+    if (w.kind === 'recv') {
+      line(w.rank, `rank ${w.rank} waits to receive from rank ${w.peer}${peerState(s, w.peer)}`);
+      edges.set(w.rank, [...(edges.get(w.rank) ?? []), w.peer]);
+    } else if (w.kind === 'send') {
+      line(
+        w.rank,
+        `rank ${w.rank} waits to send to rank ${w.peer} (the link's ${kib(linkBytes)} buffer is full and rank ${w.peer} is not receiving from rank ${w.rank}${peerState(s, w.peer, true)})`,
+      );
+      edges.set(w.rank, [...(edges.get(w.rank) ?? []), w.peer]);
+    } else if (w.kind === 'handover') {
+      line(
+        w.rank,
+        `rank ${w.rank} waits for rank ${w.peer} to receive its message (a send of more than 64 KiB completes when it is received${peerState(s, w.peer, true)})`,
+      );
+      edges.set(w.rank, [...(edges.get(w.rank) ?? []), w.peer]);
+    } else barrier.push(w.rank);
+  }
+  if (barrier.length) {
+    const absent = s.status.map((_, r) => r).filter((r) => !barrier.includes(r));
+    line(
+      barrier[0]!,
+      `rank${barrier.length > 1 ? 's' : ''} ${barrier.join(', ')} wait${barrier.length > 1 ? '' : 's'} at the barrier, which rank${absent.length > 1 ? 's' : ''} ${absent.join(', ')} never reached`,
+    );
+    for (const r of barrier) edges.set(r, [...(edges.get(r) ?? []), ...absent]);
+  }
+  return { lines, edges };
 }
 
 function peerState(s: WaitState, peer: number, inline = false): string {
@@ -192,6 +225,16 @@ export class Watchdog {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /** What the ranks are doing now (describeStall), after pinging the running ones. */
+  async describeNow(pingMs = 300): Promise<string> {
+    const n = this.g.size;
+    const s = readWaits(this.g, this.ctrl);
+    const pings = s.status.map((st, r) => (st === STATUS_RUNNING ? Atomics.add(this.ctrl, rankWord(n, r, R_PING), 1) + 1 : 0));
+    for (let r = 0; r < n; r++) if (pings[r]) Atomics.notify(this.ctrl, rankWord(n, r, R_PING));
+    await new Promise((res) => setTimeout(res, pingMs));
+    return describeStall(s, this.g.linkBytes, (r) => Atomics.load(this.ctrl, rankWord(n, r, R_PONG)) - pings[r]! >= 0);
   }
 
   private tick(): void {

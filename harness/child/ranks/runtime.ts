@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { MemoryFigures, SendEvent, TrafficFigures } from './comm.ts';
 import { DEFAULT_WATCHDOG, Watchdog, type WatchdogOptions } from './deadlock.ts';
+import { onStallReport } from '../stall.ts';
 import { C_BYTES, C_MESSAGES, C_RECEIVED, counterIndex, createGroup, DEFAULT_ARENA_BYTES, DEFAULT_LINK_BYTES, resetGroup, type SharedGroup } from './layout.ts';
 import type { FromRank, RankDone, ToRank, WorkerInit } from './protocol.ts';
 
@@ -277,6 +278,7 @@ export class RankJob {
     let failure: RankFailure | null = null;
     let keep: (() => void) | null = null;
     let watchdog: Watchdog | null = null;
+    let offStall = () => {};
     try {
       await new Promise<void>((resolve, reject) => {
         // A thread that dies, or a deadlock, ends the pool at once.
@@ -318,12 +320,16 @@ export class RankJob {
           } else if (m.type === 'error') fatal(pool.threadError(rank, m.error));
           else if (m.type === 'exit') fatal(new RankFailure('rank_exit', `rank ${rank} exited (code ${m.code}) in the middle of the case: do not call process.exit`, rank));
         });
-        watchdog = new Watchdog(pool.group, (message) => fatal(new RankFailure('deadlock', message)), pool.spec.watchdog ?? DEFAULT_WATCHDOG);
+        const dog = new Watchdog(pool.group, (message) => fatal(new RankFailure('deadlock', message)), pool.spec.watchdog ?? DEFAULT_WATCHDOG);
+        watchdog = dog;
         watchdog.start();
+        // Should the call run out of time, the parent asks what the ranks were doing.
+        offStall = onStallReport(() => dog.describeNow());
         for (let r = 0; r < n; r++) pool.post(r, { type: 'run', job: this.id });
       });
     } finally {
       (watchdog as Watchdog | null)?.stop();
+      offStall();
     }
     pool.idle();
     return { outputs: done.map((d) => d!.output as O), stats: groupStats(pool.group, done as RankDone[]) };
