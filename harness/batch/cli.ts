@@ -11,7 +11,7 @@ import { packageGradescope } from '../package/gradescope.ts';
 import { PackageError, packageStudent } from '../package/student.ts';
 import { DEFAULT_COURSE_FILE, loadCourse } from './course.ts';
 import { parseTime } from './discover.ts';
-import { buildGradebook, loadBatchInput } from './gradebook.ts';
+import { buildGradebook, loadBatchInput, withDeclaredTasks } from './gradebook.ts';
 import { writeGradebook } from './gradebook-files.ts';
 import { readRoster } from './roster.ts';
 import { BatchFault, runBatch, type BatchFlags } from './run-batch.ts';
@@ -91,7 +91,7 @@ export function registerBatchCommands(program: Command, setExit: (code: number) 
           if (!t) throw new UsageError(`--as-of '${flags.asOf}' is not a time (ISO 8601)`);
           asOf = t;
         }
-        const inputs = dirs.map((d) => loadBatchInput(path.resolve(d)));
+        const inputs = await Promise.all(dirs.map((d) => withDeclaredTasks(loadBatchInput(path.resolve(d)))));
         const g = buildGradebook(inputs, course, { roster: flags.roster ? readRoster(flags.roster) : undefined, asOf });
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         const out = path.resolve(flags.out ?? path.join('results', `gradebook-${stamp}`));

@@ -5,7 +5,8 @@
 // unknown (pending, not gradable, over the budget, time unknown): never guessed, never shown as
 // a zero. A refused archive is scored 0 and flagged for a look.
 import { DateTime } from 'luxon';
-import { UsageError } from '../projects.ts';
+import type { Project } from '../project.ts';
+import { findProject, UsageError } from '../projects.ts';
 import { byStudent, chooseSubmission } from './choose.ts';
 import { courseProject, deadline, lastDayEnd, latePolicy, type Course } from './course.ts';
 import type { Student } from './discover.ts';
@@ -72,6 +73,12 @@ export interface BatchInput {
   dir: string;
   batch: Batch;
   states: SubmissionState[];
+  /**
+   * The tasks the batch grades, as the project declares them: a column each, in the project's
+   * order, whether or not anything is graded yet. Without it (a project this copy does not
+   * have), the columns come from the grades themselves.
+   */
+  declared?: { id: string; title: string; max: number }[];
 }
 
 export function loadBatchInput(dir: string): BatchInput {
@@ -80,13 +87,27 @@ export function loadBatchInput(dir: string): BatchInput {
   return { dir, batch: store.readBatch(), states: store.allStates() };
 }
 
+/** Adds the project's task list to a batch, so the gradebook's columns do not change shape as grades come in. */
+export async function withDeclaredTasks(input: BatchInput): Promise<BatchInput> {
+  let project: Project;
+  try {
+    project = await findProject(input.batch.project);
+  } catch {
+    return input;
+  }
+  const only = input.batch.options.tasks;
+  const tasks = project.tasks.filter((t) => !only || only.includes(t.id));
+  return { ...input, declared: tasks.map((t) => ({ id: t.id, title: t.title, max: t.points })) };
+}
+
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 /** Cells whose points are not known yet: the course total waits for them. */
 const UNSETTLED: CellStatus[] = ['pending', 'not_gradable', 'over_budget', 'unknown_time'];
 
-function projectTasks(states: SubmissionState[]): GradebookProject['tasks'] {
-  const seen = new Map<string, { id: string; title: string; max: number }>();
+function projectTasks(states: SubmissionState[], declared: BatchInput['declared']): GradebookProject['tasks'] {
+  const seen = new Map<string, { id: string; title: string; max: number }>((declared ?? []).map((t) => [t.id, t]));
+  // Then any task graded that the project no longer declares.
   for (const s of states) for (const t of s.score?.tasks ?? []) if (!seen.has(t.task)) seen.set(t.task, { id: t.task, title: t.title, max: t.max });
   return [...seen.values()];
 }
@@ -116,7 +137,7 @@ export function buildGradebook(inputs: BatchInput[], course: Course, opt: { rost
       weight: cp?.weight ?? null,
       due: cp?.due ?? null,
       regrade: i.batch.options.regrade,
-      tasks: projectTasks(i.states),
+      tasks: projectTasks(i.states, i.declared),
       batch_dir: i.dir,
     };
   });

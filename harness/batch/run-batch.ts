@@ -237,7 +237,7 @@ export async function runBatch(project: string | undefined, submissions: string 
   }
   const states = result.states;
   writeSummary(store.outDir, batch, states);
-  if (result.finished) writeBatchReports(store.outDir, batch, store.allStates(), f.course);
+  if (result.finished) await writeBatchReports(store.outDir, batch, store.allStates(), f.course);
   if (f.json) process.stdout.write(readFileSync(path.join(store.outDir, 'summary.json'), 'utf8'));
   else printOutcome(states, store.outDir, result.finished, Boolean(batch.halted), (s) => process.stderr.write(s + '\n'));
   if (batch.halted) {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { writeAtomic } from '../report/write.ts';
 import { DEFAULT_COURSE_FILE, loadCourse, type Course } from './course.ts';
-import { buildGradebook } from './gradebook.ts';
+import { buildGradebook, withDeclaredTasks } from './gradebook.ts';
 import { writeGradebook } from './gradebook-files.ts';
 import { writeLeaderboard } from './leaderboard.ts';
 import { countStates } from './progress.ts';
@@ -42,11 +42,11 @@ export function writeSummary(outDir: string, batch: Batch, states: SubmissionSta
 }
 
 /** The batch's gradebook (this project alone) and leaderboard, written when the batch is done. */
-export function writeBatchReports(outDir: string, batch: Batch, states: SubmissionState[], courseFile?: string): string[] {
+export async function writeBatchReports(outDir: string, batch: Batch, states: SubmissionState[], courseFile?: string): Promise<string[]> {
   const file = courseFile ?? DEFAULT_COURSE_FILE;
   let course: Course | null = null;
   if (courseFile || existsSync(file)) course = loadCourse(file);
   const written = [writeLeaderboard(outDir, batch, states)];
-  if (course) written.push(...writeGradebook(buildGradebook([{ dir: outDir, batch, states }], course), outDir));
+  if (course) written.push(...writeGradebook(buildGradebook([await withDeclaredTasks({ dir: outDir, batch, states })], course), outDir));
   return written;
 }

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { loadCourse } from '../../harness/batch/course.ts';
-import { buildGradebook, loadBatchInput } from '../../harness/batch/gradebook.ts';
+import { buildGradebook, loadBatchInput, withDeclaredTasks } from '../../harness/batch/gradebook.ts';
+import { findProject } from '../../harness/projects.ts';
 import { canvasCsv, gradebookCsv } from '../../harness/batch/gradebook-files.ts';
 import { BatchStore, type Batch, type SubmissionState } from '../../harness/batch/state.ts';
 import { tmpDir } from './helpers/class.ts';
@@ -118,5 +119,20 @@ describe('the gradebook', () => {
     ]);
     const gl = buildGradebook([loadBatchInput(p2latest)], loadCourse(), { asOf: DateTime.fromISO('2026-11-01T12:00:00-05:00') });
     expect(gl.rows[0].projects.p2).toMatchObject({ entry: 'ann__v2', score: 1, points: 2.25, status: 'graded' });
+  });
+
+  it("has a column per task of the project's own list before anything is graded, in the project's order", async () => {
+    const early = path.join(root, 'p2-early');
+    writeBatch(early, 'p2', 'latest', [
+      { name: 'ann', student: 'ann', at: '2026-10-16T17:00:00.000-04:00', status: 'queued' },
+      { name: 'ben', student: 'ben', at: '2026-10-16T17:00:00.000-04:00', status: 'graded', tasks: { generate: [4, 4] } },
+    ]);
+    const p2 = await findProject('p2');
+    const ge = buildGradebook([await withDeclaredTasks(loadBatchInput(early))], loadCourse(), { asOf: DateTime.fromISO('2026-11-01T12:00:00-05:00') });
+    expect(ge.projects[0]!.tasks.map((t) => `${t.id} of ${t.max}`)).toEqual(p2.tasks.map((t) => `${t.id} of ${t.points}`));
+    expect(ge.rows.find((r) => r.student.id === 'ann')!.projects.p2).toMatchObject({ status: 'pending', tasks: { generate: null } });
+    // Without the project's list (a copy that lacks the project), only what was graded.
+    const bare = buildGradebook([loadBatchInput(early)], loadCourse(), { asOf: DateTime.fromISO('2026-11-01T12:00:00-05:00') });
+    expect(bare.projects[0]!.tasks.map((t) => t.id)).toEqual(['generate']);
   });
 });
