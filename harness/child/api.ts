@@ -13,6 +13,8 @@ export interface ChildContext {
   resources: unknown;
   /** The folder the submission's entry file is in (read-only). */
   submissionDir: string;
+  /** The file URL of the module the driver loaded as the submission (for threads that load it too). */
+  entryUrl: string;
   /** The harness's clock in ms (captured before the submission loaded). */
   nowMs(): number;
 }

@@ -63,11 +63,12 @@ async function hello(m: Record<string, Value>): Promise<void> {
   let rt: TensorRuntime | null = null;
   if (project.runtime === 'tfjs') rt = await startTensorRuntime(String(m.backend) as BackendName);
   const setup = project.setup ? await project.setup({ backend: String(m.backend) }) : null;
-  ctx = { rt: rt as TensorRuntime, nowMs, resources: setup?.resources ?? null, submissionDir: path.dirname(String(m.entry)) };
+  const entryUrl = pathToFileURL(String(m.entry)).href;
+  ctx = { rt: rt as TensorRuntime, nowMs, resources: setup?.resources ?? null, submissionDir: path.dirname(String(m.entry)), entryUrl };
   // From here on, a failure to load belongs to the submission, not to the machine.
   await send({ type: 'runtime_ready' });
   try {
-    sub = (await import(pathToFileURL(String(m.entry)).href)) as Submission;
+    sub = (await import(entryUrl)) as Submission;
   } catch (e) {
     await send({ type: 'load_error', ...describeError(e) });
     return;

@@ -4,15 +4,13 @@
 // back what each rank reported, with the group's traffic figures, as plain tensors.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineChild, type ChildTask, type Submission } from '../../harness/child/api.ts';
-import { confirmSubmission, copyBandwidth, getPool, locateSubmission, type GroupStats, type JobResult, type RankJob } from '../../harness/child/ranks/runtime.ts';
+import { defineChild, type ChildContext, type ChildTask } from '../../harness/child/api.ts';
+import { copyBandwidth, getPool, type GroupStats, type JobResult, type RankJob } from '../../harness/child/ranks/runtime.ts';
 import type { Record_, Tensor, Value } from '../../harness/protocol/values.ts';
 import { shardRange } from './model.ts';
 import type { CollInput, DpInput, PipeInput, TpInput, ZeroInput } from './ranks.ts';
 
 const RANKS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ranks.ts');
-/** The submission's entry files, in the order the project declares them. */
-const ENTRIES = ['index.ts', 'index.js'];
 
 interface Prepared {
   job: RankJob | null;
@@ -20,24 +18,18 @@ interface Prepared {
   copy?: { N: number; bytes: number };
 }
 
-let entryUrl: string | null = null;
-function entry(): string {
-  entryUrl ??= locateSubmission(ENTRIES);
-  if (!entryUrl) throw new Error('internal: the submission\'s entry file was not found where the launcher stages it');
-  return entryUrl;
-}
 
 const MiB = 1 << 20;
 /** Each rank's shared arena: 32 MiB, or room for three buffers of `bytes` (inputs, outputs, the submission's own). */
 export const arenaFor = (bytes: number) => Math.max(32 * MiB, Math.ceil((3 * bytes + 4 * MiB) / (32 * MiB)) * 32 * MiB);
 
-async function start(task: string, N: number, inputs: unknown[], bufferBytes = 0): Promise<Prepared> {
-  const pool = await getPool({ size: N, entry: entry(), tasks: RANKS, arenaBytes: arenaFor(bufferBytes) });
+/** Opens (or reuses) a pool of N ranks, each loading the module the driver loaded as the submission. */
+async function start(ctx: ChildContext, task: string, N: number, inputs: unknown[], bufferBytes = 0): Promise<Prepared> {
+  const pool = await getPool({ size: N, entry: ctx.entryUrl, tasks: RANKS, arenaBytes: arenaFor(bufferBytes) });
   return { job: await pool.prepare(task, inputs) };
 }
 
-async function runJob<O>(sub: Submission, a: Prepared): Promise<JobResult<O>> {
-  if (!(await confirmSubmission(sub, entry()))) throw new Error(`internal: the ranks loaded ${entry()}, which is not the submission the driver loaded`);
+async function runJob<O>(a: Prepared): Promise<JobResult<O>> {
   return a.job!.run<O>();
 }
 
@@ -75,25 +67,25 @@ function rowsOf(x: Tensor, start: number, n: number, width: number): Float32Arra
 
 const collective = (op: CollInput['op'], exportName: string): ChildTask<Prepared> => ({
   exports: [exportName],
-  async prepare(inputs) {
+  async prepare(inputs, ctx) {
     const N = num(inputs.N);
     const bytes = num(inputs.L) * 4;
     if (inputs.op === 'copy') {
       // The harness's memory-copy bandwidth between threads: a pool of N ranks, no submission call.
-      await getPool({ size: N, entry: entry(), tasks: RANKS, arenaBytes: arenaFor(bytes) });
+      await getPool({ size: N, entry: ctx.entryUrl, tasks: RANKS, arenaBytes: arenaFor(bytes) });
       return { job: null, copy: { N, bytes } };
     }
     const inp: CollInput = { op, seed: num(inputs.seed), L: num(inputs.L), root: num(inputs.root ?? 0) };
-    return start('collective', N, Array.from({ length: N }, () => inp), bytes);
+    return start(ctx, 'collective', N, Array.from({ length: N }, () => inp), bytes);
   },
-  async invoke(sub, a): Promise<Record_> {
+  async invoke(_sub, a, ctx): Promise<Record_> {
     if (a.copy) {
-      const pool = await getPool({ size: a.copy.N, entry: entry(), tasks: RANKS, arenaBytes: arenaFor(a.copy.bytes) });
+      const pool = await getPool({ size: a.copy.N, entry: ctx.entryUrl, tasks: RANKS, arenaBytes: arenaFor(a.copy.bytes) });
       const r = await copyBandwidth(pool, a.copy.bytes);
       // As simd_reduce in groupFigures (harness/child/ranks/README.md).
       return { copy_gbps: r.gbps, copy_ms: r.msPerCopy, simd_reduce: pool.group.arenaMemories ? 1 : 0 };
     }
-    const r = await runJob<{ values: Float32Array; sum: number; t0: number; t1: number }>(sub, a);
+    const r = await runJob<{ values: Float32Array; sum: number; t0: number; t1: number }>(a);
     return {
       ranks: r.outputs.map((o) => ({ values: f32([o.values.length], o.values), sum: o.sum })),
       ...groupFigures(r.stats, r.outputs.map((o) => o.t0), r.outputs.map((o) => o.t1)),
@@ -129,9 +121,9 @@ function dpInputs(inputs: Record_, N: number): DpInput[] {
 
 const dataParallel: ChildTask<Prepared> = {
   exports: ['dataParallelTrain'],
-  prepare: (inputs) => start('dataParallel', num(inputs.N), dpInputs(inputs, num(inputs.N))),
-  async invoke(sub, a) {
-    const r = await runJob<{ params: Float32Array; t0: number; t1: number }>(sub, a);
+  prepare: (inputs, ctx) => start(ctx, 'dataParallel', num(inputs.N), dpInputs(inputs, num(inputs.N))),
+  async invoke(_sub, a) {
+    const r = await runJob<{ params: Float32Array; t0: number; t1: number }>(a);
     const Psi = r.outputs[0]!.params.length;
     return { params: stack(r.outputs.map((o) => o.params), Psi), ...groupFigures(r.stats, r.outputs.map((o) => o.t0), r.outputs.map((o) => o.t1)) };
   },
@@ -152,13 +144,13 @@ interface ZeroOut {
 
 const zero: ChildTask<Prepared> = {
   exports: ['createZero'],
-  prepare(inputs) {
+  prepare(inputs, ctx) {
     const N = num(inputs.N);
     const ins: ZeroInput[] = dpInputs(inputs, N).map((d) => ({ ...d, stage: num(inputs.stage) as 1 | 2 | 3, memory: Boolean(inputs.memory) }));
-    return start('zero', N, ins);
+    return start(ctx, 'zero', N, ins);
   },
-  async invoke(sub, a) {
-    const r = await runJob<ZeroOut>(sub, a);
+  async invoke(_sub, a) {
+    const r = await runJob<ZeroOut>(a);
     const o = r.outputs;
     const steps = o[0]!.held.length;
     const perStep = (k: 'held' | 'peak' | 'sent' | 'stepMs') => f64(o.flatMap((x) => x[k]), [o.length, steps]);
@@ -197,7 +189,7 @@ const tensorParallel: ChildTask<Prepared> = {
   // Checked per case (createTpMlp for the MLP cases, createTpAttention for the attention ones),
   // so that one block earns its cases without the other.
   exports: [],
-  prepare(inputs) {
+  prepare(inputs, ctx) {
     const N = num(inputs.N);
     const kind = String(inputs.kind) as 'mlp' | 'attention';
     const dims: Record<string, number> =
@@ -207,10 +199,10 @@ const tensorParallel: ChildTask<Prepared> = {
       for (const w of WEIGHT_NAMES[kind]) weights[w] = Float32Array.from(t(inputs[w]).data as Float32Array);
       return { kind, T: num(inputs.T), weights, x: t(inputs.x).data as Float32Array, dy: t(inputs.dy).data as Float32Array, memory: Boolean(inputs.memory) };
     });
-    return start('tensorParallel', N, ins);
+    return start(ctx, 'tensorParallel', N, ins);
   },
-  async invoke(sub, a) {
-    const r = await runJob<TpOut>(sub, a);
+  async invoke(_sub, a) {
+    const r = await runJob<TpOut>(a);
     const o = r.outputs;
     const width = o[0]!.y.length;
     return {
@@ -245,7 +237,7 @@ interface PipeOut {
 
 const pipeline: ChildTask<Prepared> = {
   exports: ['pipelineStep'],
-  prepare(inputs) {
+  prepare(inputs, ctx) {
     const p = num(inputs.N);
     const m = num(inputs.m);
     const B = num(inputs.B);
@@ -265,10 +257,10 @@ const pipeline: ChildTask<Prepared> = {
       inputs: s === 0 ? mbs.map((r) => rowsOf(X, r.start, r.length, widths[0]!)) : null,
       targets: s === p - 1 ? mbs.map((r) => rowsOf(Y, r.start, r.length, widths[p]!)) : null,
     }));
-    return start('pipeline', p, ins);
+    return start(ctx, 'pipeline', p, ins);
   },
-  async invoke(sub, a) {
-    const r = await runJob<PipeOut>(sub, a);
+  async invoke(_sub, a) {
+    const r = await runJob<PipeOut>(a);
     const o = r.outputs;
     const m = o[0]!.forwards.length;
     return {

@@ -6,7 +6,6 @@
 // throws or exits ends the job at once with that rank's error; a deadlock ends it within a
 // fraction of a second with a message saying which ranks wait on which (deadlock.ts).
 import { nowMs } from '../clock.ts';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -22,8 +21,6 @@ export type { MemoryFigures, SendEvent, TrafficFigures } from './comm.ts';
 
 // Captured when this module loads (the project's child module loads it before the submission).
 const hrtime = process.hrtime.bigint.bind(process.hrtime);
-const TMPDIR_AT_START = process.env.TMPDIR ?? '';
-const CWD_AT_START = process.cwd();
 
 /** process.hrtime.bigint() at the harness clock's origin: ranks' clocks share the driver's origin. */
 function clockBase(): bigint {
@@ -456,35 +453,3 @@ export async function copyBandwidth(pool: RankPool, bytes: number, reps = 3): Pr
   return { gbps: bytes / (ms * 1e6), msPerCopy: ms };
 }
 
-// ---- where the submission is ---------------------------------------------------------------
-
-/**
- * The URL of the submission's entry module: the first of `names` in the folder the process's
- * launcher staged the submission in (/submission in the sandbox, <scratch>.sub without it).
- * Null when none is found. Confirm it with `confirmSubmission` before trusting it.
- */
-export function locateSubmission(names: string[]): string | null {
-  const dirs = ['/submission', TMPDIR_AT_START && `${TMPDIR_AT_START}.sub`, `${CWD_AT_START}.sub`].filter(Boolean);
-  for (const dir of dirs) {
-    const name = names.find((f) => existsSync(path.join(dir, f)));
-    if (name) return pathToFileURL(path.join(dir, name)).href;
-  }
-  return null;
-}
-
-const confirmed = new Map<string, object>();
-
-/**
- * Whether `url` is the very module the driver loaded as the submission (`sub`, the namespace it
- * hands the project): importing the same URL gives back the same namespace object.
- */
-export async function confirmSubmission(sub: object, url: string): Promise<boolean> {
-  if (confirmed.get(url) === sub) return true;
-  try {
-    if ((await import(url)) !== sub) return false;
-  } catch {
-    return false;
-  }
-  confirmed.set(url, sub);
-  return true;
-}

@@ -17,6 +17,7 @@
 // leaves it out, as the runs of 2026-11-26 did (docs/gpu-results.md).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs as parseCliArgs } from 'node:util';
 import { DEVICE_DURATION_KEY, type ChildContext } from '../../../harness/child/api.ts';
 import { WARM_GROUPS, WARM_WGSL } from '../../../harness/child/gpu/launch.ts';
@@ -255,7 +256,7 @@ async function main(): Promise<void> {
   const chosen = args.only === null ? all : [all[args.only]!];
   const setup = await child.setup!({ backend: args.backend });
   const t0 = performance.now();
-  const ctx: ChildContext = { rt: null as never, resources: setup.resources, submissionDir: path.resolve(args.ref), nowMs: () => performance.now() - t0 };
+  const ctx: ChildContext = { rt: null as never, resources: setup.resources, submissionDir: path.resolve(args.ref), entryUrl: pathToFileURL(path.resolve(args.ref, 'index.ts')).href, nowMs: () => performance.now() - t0 };
   const rows: Row[] = [];
   for (const c of chosen) {
     const id = c.task;
