@@ -127,7 +127,12 @@ export interface Project {
    * Named baselines timed by `bench` next to the submission and the reference: folders that
    * implement the project's API (wrapping a library, say). Trusted code, run the same way.
    */
-  baselines?: { name: string; dir: string }[];
+  baselines?: {
+    name: string;
+    dir: string;
+    /** Packages it needs that may not be installed (optional dependencies): without them it is left out, with a warning. */
+    requires?: string[];
+  }[];
 }
 
 export function defineTask<P, E>(t: Task<P, E>): Task<P, E> {

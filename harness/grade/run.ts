@@ -15,6 +15,7 @@ import { benchRecords, measureAll, type Contender } from './perf.ts';
 import { planCases, type PlannedCase } from './cases.ts';
 import { graderOnlyPaths, loadHiddenCases, secretDigest } from '../staff.ts';
 import { scoreTask } from './score.ts';
+import { usableBaselines } from './baselines.ts';
 import { missingExports } from '../suggest.ts';
 import { hostDevice, harnessVersions } from '../report/device.ts';
 import { benchSchema, runSchema, type BenchRecord, type CaseRecord, type PerfRecord, type RunRecord } from '../report/schema.ts';
@@ -299,7 +300,8 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
         // neither side carries one into the timed rounds (an index search, the reference against
         // itself: 0.71-0.88x with the submission timed in the process that ran the cases).
         if (planned.length) await sub!.stop();
-        const baselines = opt.mode === 'bench' ? (project.baselines ?? []).map((b) => new Impl(b.name, b.dir, findEntry(b.dir, project.entries) ?? path.join(b.dir, project.entries[0]!), opt)) : [];
+        const declared = opt.mode === 'bench' ? usableBaselines(project.baselines ?? [], (w) => run.warnings.push(w)) : [];
+        const baselines = declared.map((b) => new Impl(b.name, b.dir, findEntry(b.dir, project.entries) ?? path.join(b.dir, project.entries[0]!), opt));
         try {
           await measureAll(opt, run, sub!, ref, baselines, save);
         } finally {

@@ -778,5 +778,6 @@ export default defineProject({
   graderOnly: ['oracle.ts', 'knn-exact.mjs', 'knn-worker.mjs'].map((f) => path.join(here, f)),
   entries: ['index.ts', 'index.js'],
   tasks: [flatTask, ivfTask, hnswTask, pqTask, updatesTask, fashionTask],
-  baselines: [{ name: 'hnswlib-node', dir: path.join(here, 'baselines', 'hnswlib-node') }],
+  // An optional dependency: it compiles C++ on install, which not every laptop can.
+  baselines: [{ name: 'hnswlib-node', dir: path.join(here, 'baselines', 'hnswlib-node'), requires: ['hnswlib-node'] }],
 });
