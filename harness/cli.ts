@@ -47,7 +47,10 @@ function pickLauncher(mode: 'auto' | 'required' | 'off', say: (s: string) => voi
   const problem = sandboxProblem();
   if (!problem) return new BubblewrapLauncher();
   if (mode === 'required')
-    throw new ExitError(4, `not gradable: --sandbox required, but ${problem}. Install it, or pass --sandbox auto for a local, unsandboxed run.`);
+    throw new ExitError(
+      4,
+      `not gradable: --sandbox required, but ${problem}. ${process.platform === 'linux' ? 'Install it, or pass' : 'Pass'} --sandbox auto for a local, unsandboxed run.`,
+    );
   say(`WARNING: ${problem}. Running your code WITHOUT a sandbox (fine on your own machine; grading always sandboxes).`);
   return new PlainLauncher();
 }

@@ -40,7 +40,7 @@ async function webgpuAdapter(): Promise<DoctorReport['webgpu']> {
     const gpu = webgpu.create([]);
     (globalThis as { __mlsysGpu?: unknown }).__mlsysGpu = gpu; // keep Dawn's instance alive
     const a = await gpu.requestAdapter();
-    if (!a) return { ok: false, error: 'no adapter (no Vulkan driver)' };
+    if (!a) return { ok: false, error: process.platform === 'linux' ? 'no adapter (no Vulkan driver)' : 'no adapter' };
     const info = a.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
     return {
       ok: true,
@@ -51,6 +51,13 @@ async function webgpuAdapter(): Promise<DoctorReport['webgpu']> {
     return { ok: false, error: String(e) };
   }
 }
+
+/** How to get a WebGPU adapter: Dawn runs on Vulkan on Linux, Metal on macOS, D3D12 on Windows. */
+const ADAPTER_ADVICE: Partial<Record<NodeJS.Platform, string>> = {
+  linux: 'Debian 12: enable bookworm-backports, then apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1 (Ubuntu: apt-get install mesa-vulkan-drivers libvulkan1)',
+  darwin: 'Dawn uses Metal, which every supported Mac has: update macOS; on a Mac without a GPU Metal supports, there is none',
+  win32: 'Dawn uses Direct3D 12: update the graphics driver (or Windows)',
+};
 
 export async function doctor(): Promise<DoctorReport> {
   process.env.XDG_RUNTIME_DIR ??= os.tmpdir();
@@ -70,9 +77,12 @@ export async function doctor(): Promise<DoctorReport> {
   const smi = await version('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader']);
   const missing: DoctorReport['missing'] = [];
   if (!backends.tensorflow?.ok) missing.push({ what: 'tfjs-node-gpu (native TensorFlow)', install: 'npm install @tensorflow/tfjs-node-gpu (downloads libtensorflow; needs network)' });
-  if (!webgpu.ok)
-    missing.push({ what: 'a WebGPU adapter', install: 'Debian 12: enable bookworm-backports, then apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1' });
-  if (problem) missing.push({ what: 'the sandbox', install: 'apt-get install bubblewrap util-linux' });
+  if (!webgpu.ok) missing.push({ what: 'a WebGPU adapter', install: ADAPTER_ADVICE[process.platform] ?? ADAPTER_ADVICE.linux! });
+  if (problem)
+    missing.push({
+      what: 'the sandbox',
+      install: process.platform === 'linux' ? 'apt-get install bubblewrap util-linux' : 'Linux only: here, --sandbox auto runs your code unsandboxed (grading is sandboxed on the course\'s Linux machines)',
+    });
   if (!nvcc) missing.push({ what: 'nvcc (CUDA kernels)', install: 'the CUDA toolkit (nvidia-cuda-toolkit)' });
   const slurmProblem = slurm ? undefined : onPath('sbatch') ? 'sbatch is installed but does not run: no Slurm configuration (slurm.conf, or SLURM_CONF)' : 'not found';
   if (!slurm)

@@ -38,5 +38,5 @@ export function resumeCommand(batch: Batch, outDir: string): string {
   words.push(...gradeWords(o.grade_args));
   // The secret itself is never written down; it came from the environment.
   const secret = o.hidden && !o.grade_args.includes('--secret-file') ? 'MLSYS_HIDDEN_SECRET=... ' : '';
-  return secret + words.map(shellWord).join(' ');
+  return secret + words.map((w) => shellWord(w)).join(' ');
 }

@@ -6,7 +6,12 @@
 //   solutions) is refused, whoever imports it: expected answers are not computed in this
 //   process. The sandbox also hides those files (runner/sandbox.ts); this hook is what gives the
 //   student a message saying why, and the refusal where there is no sandbox.
+// - A relative import spelled with other capitals than the file on disk is refused, as the
+//   grader's case-sensitive file system would (exact-case.mjs); only where the file system
+//   ignores case can such an import resolve at all.
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { caseMessage, caseMismatch } from './exact-case.mjs';
 import { graderOnlyCheck } from './grader-only.mjs';
 
 const HARNESS_URL = new URL('../../package.json', import.meta.url).href;
@@ -39,7 +44,14 @@ async function resolveOnce(specifier, context, next) {
 
 export async function resolve(specifier, context, next) {
   const result = await resolveOnce(specifier, context, next);
-  const err = result.url.startsWith('file:') ? check(fileURLToPath(result.url), specifier) : null;
+  if (!result.url.startsWith('file:')) return result;
+  const file = fileURLToPath(result.url);
+  const err = check(file, specifier);
   if (err) throw err;
+  // The submission's own imports (a package's are spelled by its authors, and many).
+  if (specifier.startsWith('.') && context.parentURL?.startsWith('file:') && !context.parentURL.includes('/node_modules/')) {
+    const m = caseMismatch(file, path.dirname(fileURLToPath(context.parentURL)));
+    if (m) throw Object.assign(new Error(caseMessage(`import '${specifier}'`, m)), { code: 'ERR_MODULE_NOT_FOUND' });
+  }
   return result;
 }

@@ -1,8 +1,9 @@
 // One run: plan the cases, start the submission's process, check every case against the
 // oracle, time what is timed next to the reference, score, and write the results as they come.
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Project, Task } from '../project.ts';
 import type { Record_, Value } from '../protocol/values.ts';
 import { Rng } from '../rng.ts';
@@ -50,21 +51,46 @@ export interface RunOutcome {
   bench?: BenchRecord[];
 }
 
+/** The first of `entries` in `dir`, spelled exactly (a file system that ignores case would also find `Index.ts`; the grader's would not). */
 export function findEntry(dir: string, entries: string[]): string | null {
-  for (const e of entries) {
-    const f = path.join(dir, e);
-    if (existsSync(f)) return f;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return null;
   }
-  return null;
+  const e = entries.find((x) => names.includes(x));
+  return e ? path.join(dir, e) : null;
+}
+
+/** Why no entry was found: a file named like one in other capitals, say. */
+function noEntryMessage(dir: string, entries: string[]): string {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    /* the folder's absence is said elsewhere */
+  }
+  const near = names.find((n) => entries.some((e) => e.toLowerCase() === n.toLowerCase()));
+  const hint = near ? `: '${near}' is not '${entries.find((e) => e.toLowerCase() === near.toLowerCase())}' (the Linux machines that grade your code tell capitals apart; rename it)` : '';
+  return `no ${entries.join(' or ')} in ${path.resolve(dir)}${hint}`;
 }
 
 /** Failures the submission's code gave by itself, the same whenever the case is run. */
 const KEPT_ON_RESUME = ['wrong_output', 'exception', 'bad_output', 'missing_export'];
 
+/** Scratch folders go with retries: on Windows a process just killed may hold them a moment. */
+const RM = { recursive: true, force: true, maxRetries: 5 } as const;
+
+/** How a path inside the staged copy appears in messages: as a file URL (ESM) or a path, either separator. */
+function stagedPrefixes(staged: string): string[] {
+  return [...new Set([`${pathToFileURL(staged).href}/`, `file://${staged}/`, `${staged}${path.sep}`, `${staged}/`])];
+}
+
 /** Scratch folders still in use: removed even when the harness is killed by a signal. */
 const liveScratch = new Set<string>();
 process.once('exit', () => {
-  for (const s of liveScratch) for (const d of [s, `${s}.sub`]) rmSync(d, { recursive: true, force: true });
+  for (const s of liveScratch) for (const d of [s, `${s}.sub`]) rmSync(d, RM);
 });
 
 /**
@@ -146,7 +172,7 @@ export class Impl implements Contender {
    */
   clean(message: string): string {
     let m = message;
-    for (const s of this.scratch) m = m.split(`file://${s}.sub/`).join('').split(`${s}.sub/`).join('');
+    for (const s of this.scratch) for (const p of stagedPrefixes(`${s}.sub`)) m = m.split(p).join('');
     m = m.split('file:///submission/').join('').split('/submission/').join('');
     return m
       .split('\n')
@@ -172,7 +198,7 @@ export class Impl implements Contender {
       this.proc = null;
     }
     for (const s of this.scratch) {
-      for (const d of [s, `${s}.sub`]) rmSync(d, { recursive: true, force: true });
+      for (const d of [s, `${s}.sub`]) rmSync(d, RM);
       liveScratch.delete(s);
     }
     this.scratch = [];
@@ -259,7 +285,7 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
 
   try {
     let loadMessage: string | null = null;
-    if (!sub) loadMessage = `no ${project.entries.join(' or ')} in ${path.resolve(opt.submissionDir)}`;
+    if (!sub) loadMessage = noEntryMessage(opt.submissionDir, project.entries);
     else if (!(await sub.ensure())) loadMessage = sub.loadError;
     if (loadMessage) {
       exitCode = 3;

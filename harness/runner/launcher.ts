@@ -3,7 +3,7 @@
 // code does not care which it gets.
 import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const HARNESS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -55,7 +55,8 @@ export function driverArgs(root: string, extra: string[] = []): string[] {
     `--max-old-space-size=${HEAP_LIMIT_MB}`,
     '--expose-gc',
     '--import',
-    path.join(root, 'harness/child/preload.mjs'),
+    // A URL: --import takes a module specifier, and a Windows path (C:\...) would read as a URL scheme.
+    pathToFileURL(path.join(root, 'harness/child/preload.mjs')).href,
     path.join(root, 'harness/child/driver.ts'),
   ];
 }

@@ -38,8 +38,11 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   openFiles: 256,
 };
 
+const OS_NAMES: Partial<Record<NodeJS.Platform, string>> = { darwin: 'macOS', win32: 'Windows' };
+
 /** Null when bubblewrap works here; otherwise why not. */
-export function sandboxProblem(): string | null {
+export function sandboxProblem(platform: NodeJS.Platform = process.platform): string | null {
+  if (platform !== 'linux') return `the sandbox (bubblewrap) runs on Linux only, and this is ${OS_NAMES[platform] ?? platform}`;
   try {
     execaSync('bwrap', ['--ro-bind', '/', '/', '--unshare-net', '--new-session', 'true'], { timeout: 10000 });
   } catch (e) {

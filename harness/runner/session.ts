@@ -58,11 +58,14 @@ type ChildLike = Promise<{ exitCode?: number; signal?: string }> & {
   stderr: Readable | null;
   stdio: (Readable | Writable | null)[];
   once(ev: 'exit', f: (code: number | null, signal: string | null) => void): unknown;
+  kill(signal?: NodeJS.Signals): boolean;
 };
 
 interface Waiter {
   resolve(msg: Record<string, Value> | null): void;
 }
+
+const WINDOWS = process.platform === 'win32';
 
 /** How long a process whose call timed out has to say what it was doing, before it is killed. */
 const STATUS_WAIT_MS = 1500;
@@ -105,7 +108,9 @@ export class SubmissionProcess {
         env: cmd.env,
         extendEnv: false,
         stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-        detached: true, // its own process group, killed as a whole
+        // Its own process group, killed as a whole. Windows has no process groups (and a detached
+        // child there gets a console window of its own): it is killed by its handle instead.
+        detached: !WINDOWS,
         buffer: false,
         reject: false,
         encoding: 'buffer',
@@ -317,7 +322,8 @@ export class SubmissionProcess {
     const pid = this.child?.pid;
     if (pid === undefined) return;
     try {
-      process.kill(-pid, 'SIGKILL');
+      if (WINDOWS) this.child.kill('SIGKILL');
+      else process.kill(-pid, 'SIGKILL');
     } catch {
       /* already gone */
     }

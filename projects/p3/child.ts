@@ -3,6 +3,7 @@
 // index.ts exports, poisons the outputs with NaN, runs the kernel timed with GPU timestamps, and
 // brings back the outputs (whole, or scanned and sampled when large).
 import { readFileSync, existsSync } from 'node:fs';
+import { caseMessage, caseMismatch } from '../../harness/child/exact-case.mjs';
 import path from 'node:path';
 import { BadOutputError, DEVICE_DURATION_KEY, defineChild, type ChildContext, type ChildTask, type Submission } from '../../harness/child/api.ts';
 import { PipelineCache } from '../../harness/child/gpu/compile.ts';
@@ -162,6 +163,8 @@ function readSource(dir: string, file: string): string {
   const p = path.resolve(dir, file);
   if (!p.startsWith(path.resolve(dir) + path.sep)) throw new BadOutputError(`'${file}': a kernel file must be inside your submission folder`);
   if (!existsSync(p)) throw new BadOutputError(`'${file}': no such file in your submission folder`);
+  const m = caseMismatch(p, dir);
+  if (m) throw new BadOutputError(caseMessage(`kernel file '${file}'`, m));
   return readFileSync(p, 'utf8');
 }
 

@@ -112,7 +112,9 @@ export async function openGpu(policy: AdapterPolicy): Promise<GpuHandle> {
   if (!adapter && policy === 'fallback') adapter = await gpu.requestAdapter();
   if (!adapter)
     throw new GpuUnavailableError(
-      'no WebGPU adapter: no Vulkan driver for a GPU, and no CPU Vulkan driver (Debian 12: apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1; `mlsys doctor` says more)',
+      process.platform === 'linux'
+        ? 'no WebGPU adapter: no Vulkan driver for a GPU, and no CPU Vulkan driver (Debian 12: apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1; `mlsys doctor` says more)'
+        : `no WebGPU adapter (Dawn uses ${process.platform === 'darwin' ? 'Metal' : 'Direct3D 12'} here; \`mlsys doctor\` says more)`,
     );
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean; subgroupMinSize?: number; subgroupMaxSize?: number };
   const fallback = Boolean(info.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? info.architecture === 'software');

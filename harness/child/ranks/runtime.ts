@@ -98,7 +98,8 @@ export interface JobResult<O = unknown> {
   stats: GroupStats;
 }
 
-const toUrl = (s: string) => (/^[a-z]+:/i.test(s) ? s : pathToFileURL(path.resolve(s)).href);
+// A URL already, or a path (on Windows, C:\... must not be read as a URL scheme).
+const toUrl = (s: string) => (/^(file|data|node):/.test(s) ? s : pathToFileURL(path.resolve(s)).href);
 
 let jobIds = 0;
 
