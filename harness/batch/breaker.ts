@@ -4,6 +4,11 @@
 // be retried --max-attempts times (hours of a cluster's queue for a class). The batch halts
 // instead; --resume takes it up once the fault is fixed. One submission failing again and again
 // counts once: its own code may be what trips the harness.
+//
+// An install fault can also look like the students' own: a package the harness provides missing
+// on the node makes every submission fail to load, a zero each. Submission after submission
+// failing to load with the very same message (a syntax error names its own file and line) halts
+// the batch too, and those zeros are held back until a person resumes it.
 import type { SubmissionState } from './state.ts';
 
 /** How a submission's last attempt ended, for the breaker: null when it does not count either way. */
@@ -16,21 +21,47 @@ export function attemptVerdict(s: SubmissionState): 'graded' | 'fault' | null {
 }
 
 export class FaultStreak {
-  private readonly keys = new Set<string>();
+  private readonly faults = new Set<string>();
+  private loads: { message: string; keys: Set<string> } | null = null;
+  private held: string[] = [];
 
   /** `limit`: different submissions in a row; 0 never halts. */
   constructor(readonly limit: number) {}
 
+  /** Submissions whose zeros (could not load) the halt holds back, once it has tripped on them. */
+  get heldZeros(): string[] {
+    return this.held;
+  }
+
+  /** Whether a zero that came in after the halt is one more of those it holds back. */
+  holds(s: SubmissionState): boolean {
+    return this.held.length > 0 && s.status === 'load_failed' && s.message === this.loads?.message;
+  }
+
   /** Records how one attempt ended; returns why the batch should halt, or null. */
   record(s: SubmissionState): string | null {
     const verdict = attemptVerdict(s);
-    if (verdict === 'graded') this.keys.clear();
-    if (verdict !== 'fault') return null;
-    this.keys.add(s.key);
-    if (this.limit === 0 || this.keys.size < this.limit) return null;
-    return (
-      `the gradings of ${this.keys.size} different submissions in a row ended in a fault, none graded between: ` +
-      `the node or the install is probably broken, not the submissions (the last: ${s.name}: ${s.message.replace(/; retrying \(.*\)$/, '')})`
-    );
+    if (verdict === 'graded') {
+      this.faults.clear();
+      if (s.status !== 'load_failed') this.loads = null;
+      else if (this.loads?.message === s.message) this.loads.keys.add(s.key);
+      else this.loads = { message: s.message, keys: new Set([s.key]) };
+    }
+    if (verdict === 'fault') this.faults.add(s.key);
+    if (this.limit === 0) return null;
+    if (this.faults.size >= this.limit)
+      return (
+        `the gradings of ${this.faults.size} different submissions in a row ended in a fault, none graded between: ` +
+        `the node or the install is probably broken, not the submissions (the last: ${s.name}: ${s.message.replace(/; retrying \(.*\)$/, '')})`
+      );
+    if (this.loads && this.loads.keys.size >= this.limit) {
+      this.held = [...this.loads.keys];
+      return (
+        `${this.loads.keys.size} submissions in a row could not be loaded, all with the same message: the install is probably ` +
+        `broken, not the submissions (${this.loads.message}); their zeros are held back. If these really are the submissions' ` +
+        `own doing, resume with --halt-after 0`
+      );
+    }
+    return null;
   }
 }

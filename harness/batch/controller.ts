@@ -130,11 +130,14 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
         if (isFinal(s.status)) o.say(`${s.name} (${who}): ${describe(s)}`);
         else o.say(`${s.name} (${who}): ${s.message}`);
         haltWhy ??= streak.record(s);
-        if (batch.halted) hold(s, store);
+        if (batch.halted) {
+          if (streak.holds(s)) holdZero(s);
+          hold(s, store);
+        }
       }
     }
     // After the whole pass, so that `started` knows every task the scheduler has begun.
-    if (haltWhy && !batch.halted) await halt(o, haltWhy, states(), started);
+    if (haltWhy && !batch.halted) await halt(o, haltWhy, states(), started, streak.heldZeros);
 
     // 2. Submit what is queued, as one array.
     const queued = states().filter((s) => s.status === 'queued');
@@ -170,23 +173,42 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
 
 /**
  * Stops submitting: what waits in the scheduler's queue is taken back, what is running finishes,
- * and every submission left waits for --resume.
+ * zeros the halt doubts (`heldZeros`: could not load, all alike) wait again, and every
+ * submission left waits for --resume.
  */
-async function halt(o: DriveOptions, why: string, states: SubmissionState[], started: Set<number>): Promise<void> {
+async function halt(o: DriveOptions, why: string, states: SubmissionState[], started: Set<number>, heldZeros: string[]): Promise<void> {
   const { store, batch, scheduler } = o;
   batch.cancelled = true;
   batch.halted = why;
   store.writeBatch(batch);
   o.say(`HALTED: ${why}. Nothing more is submitted; the gradings under way finish.`);
+  const waiting = states.filter((s) => s.status === 'running' && s.job && !started.has(s.index));
+  // One cancel per job, for all its waiting tasks at once.
+  const byJob = new Map<string, number[]>();
+  for (const s of waiting) byJob.set(s.job!.id, [...(byJob.get(s.job!.id) ?? []), s.index]);
+  for (const [id, indices] of byJob) await scheduler.cancel({ id, indices });
+  for (const s of waiting) {
+    // One that started and finished between the poll and the cancel has its result: the next poll settles it.
+    const done = store.readDone(s.key);
+    if (done && done.job === s.job!.id && done.task === s.index) continue;
+    s.attempts.push({ scheduler: s.job!.scheduler, job: s.job!.id, outcome: 'not started: the batch halted', exit_code: null, host: null, ended_at: now(), counted: false });
+    s.status = 'queued';
+    s.job = null;
+  }
   for (const s of states) {
-    if (s.status === 'running' && s.job && !started.has(s.index)) {
-      await scheduler.cancel({ id: s.job.id, indices: [s.index] });
-      s.attempts.push({ scheduler: s.job.scheduler, job: s.job.id, outcome: 'not started: the batch halted', exit_code: null, host: null, ended_at: now(), counted: false });
-      s.status = 'queued';
-      s.job = null;
-    }
+    if (heldZeros.includes(s.key) && s.status === 'load_failed') holdZero(s);
     hold(s, store);
   }
+}
+
+/** A zero the halt doubts (could not load, like the others before it) waits for a person instead. */
+function holdZero(s: SubmissionState): void {
+  const last = s.attempts.at(-1);
+  if (last) s.attempts[s.attempts.length - 1] = { ...last, outcome: `${last.outcome} (could not load: held by the halt, not counted)`, counted: false };
+  s.status = 'queued';
+  s.score = null;
+  s.leaderboard = [];
+  s.flags = [];
 }
 
 /** A submission left waiting by a halt says so (keeping its own fault, if it met one). */

@@ -116,6 +116,7 @@ export async function prepareBatch(
   say: (line: string) => void,
 ): Promise<Prepared> {
   let batch: Batch;
+  let wasHalted = false;
   if (store.exists()) {
     if (!resume) throw new UsageError(`${store.outDir} already holds a batch: pass --resume to continue it, --collect to collect it, or choose another --out`);
     const prev = store.readBatch();
@@ -125,6 +126,7 @@ export async function prepareBatch(
       prev.options.secret_digest = options.secret_digest;
     }
     checkResumable(prev, project, options, store);
+    wasHalted = prev.halted !== null;
     batch = { ...prev, options: { ...options }, submissions_dir: path.resolve(submissionsDir), cancelled: false, halted: null };
   } else {
     if (existsSync(store.outDir) && resume) say(`--resume: no batch in ${store.outDir} yet; starting one`);
@@ -156,6 +158,12 @@ export async function prepareBatch(
       s.time_source = entry.timeSource;
       s.source = entry.source;
       s.name = entry.name;
+    }
+    if (s.status === 'queued' && wasHalted && resume) {
+      // Held by a halt: the attempts it used met the fault that halted the batch (a broken node,
+      // say), not anything of its own. It starts again with a fresh set.
+      s.attempts = s.attempts.map((a) => ({ ...a, counted: false }));
+      s.message = '';
     }
     if (s.status === 'not_gradable' && resume) {
       // A new run gives a not-gradable submission a fresh set of attempts; the old ones stay on record.

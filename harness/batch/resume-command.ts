@@ -3,6 +3,7 @@
 // resumed without --slurm would grade on the machine it was typed on, so the command repeats the
 // batch's own options, leaving out those at their defaults.
 import { shellWord } from '../shell.ts';
+import { DEFAULT_COURSE_FILE } from './course.ts';
 import type { Batch } from './state.ts';
 
 /** Option pairs of `grade_args` that are the defaults of `mlsys batch`: the same when left out. */
@@ -34,9 +35,15 @@ export function resumeCommand(batch: Batch, outDir: string): string {
   if (o.halt_after !== 5) words.push('--halt-after', String(o.halt_after));
   if (o.regrade !== 'latest') words.push('--regrade', o.regrade);
   if (o.timestamps) words.push('--timestamps', o.timestamps);
+  if (o.course && o.course !== DEFAULT_COURSE_FILE) words.push('--course', o.course);
   // Last: --task takes several values.
   words.push(...gradeWords(o.grade_args));
-  // The secret itself is never written down; it came from the environment.
-  const secret = o.hidden && !o.grade_args.includes('--secret-file') ? 'MLSYS_HIDDEN_SECRET=... ' : '';
-  return secret + words.map((w) => shellWord(w)).join(' ');
+  return words.map((w) => shellWord(w)).join(' ');
+}
+
+/** The command, indented on a line of its own, and what it needs that it cannot say. */
+export function resumeLines(batch: Batch, outDir: string): string {
+  // The secret is never written down: it came from the environment, and must again.
+  const secret = batch.options.hidden && !batch.options.grade_args.includes('--secret-file');
+  return `  ${resumeCommand(batch, outDir)}${secret ? '\n  (with MLSYS_HIDDEN_SECRET set to the grader secret the batch was started with)' : ''}`;
 }

@@ -1,7 +1,8 @@
 // `mlsys batch`: grade every submission of a folder, locally or on Slurm, and resume, collect or
 // cancel a batch. Exit codes: 0 every submission has a grade (zeros included) or was handed to
 // the scheduler (--no-wait); 2 bad usage; 4 some submissions are not gradable after their attempts
-// (a harness or machine fault: re-run with --resume), or the scheduler failed.
+// (a harness or machine fault: re-run with --resume), the batch halted on faults in submission
+// after submission (breaker.ts), or the scheduler failed.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { loadHiddenCases, readSecret, secretDigest } from '../staff.ts';
 import { LocalPool } from './local.ts';
 import { lockBatch } from './lock.ts';
 import { prepareBatch, type BatchOptions } from './prepare.ts';
-import { resumeCommand } from './resume-command.ts';
+import { resumeLines } from './resume-command.ts';
 import { countStates, Progress } from './progress.ts';
 import type { Scheduler } from './scheduler.ts';
 import { checkTimeLimit, SlurmError, SlurmScheduler, slurmProblem } from './slurm.ts';
@@ -124,6 +125,7 @@ export async function runBatch(project: string | undefined, submissions: string 
 
   let store: BatchStore;
   let batch: Batch;
+  let courseFile: string | null = null;
   if (f.collect || f.cancel) {
     if (f.collect && f.cancel) throw new UsageError('--collect and --cancel do not go together');
     if (!f.out) throw new UsageError(`${f.collect ? '--collect' : '--cancel'} needs --out DIR: the batch folder`);
@@ -138,14 +140,17 @@ export async function runBatch(project: string | undefined, submissions: string 
     const p = await findProject(project);
     // Loaded here so that a copy without the staff-only hidden cases fails before any job starts.
     const hiddenCases: HiddenCaseCounts = new Map(f.hidden ? [...(await loadHiddenCases(p))].map(([id, specs]) => [id, specs.length]) : []);
-    const course = f.course || existsSync(DEFAULT_COURSE_FILE) ? loadCourse(f.course ?? DEFAULT_COURSE_FILE) : null;
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    store = new BatchStore(path.resolve(f.out ?? path.join('results', `${p.id}-batch-${stamp}`)));
+    // The course's policies: given, or the batch's own when it is resumed, or the default file.
+    const stored = f.resume && store.exists() ? store.readBatch().options.course : null;
+    courseFile = f.course ? path.resolve(f.course) : (stored ?? (existsSync(DEFAULT_COURSE_FILE) ? DEFAULT_COURSE_FILE : null));
+    const course = courseFile ? loadCourse(courseFile) : null;
     const zone = course?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
     const stamps = f.timestamps ? readTimestamps(f.timestamps, zone) : undefined;
     const found = discoverSubmissions(path.resolve(submissions), { timeZone: zone, stamps });
     for (const n of found.notes) say(`note: ${n}`);
     if (!found.entries.length) throw new UsageError(`no submissions in ${submissions} (sub-folders, .zip, .tar.gz or .tgz files)`);
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    store = new BatchStore(path.resolve(f.out ?? path.join('results', `${p.id}-batch-${stamp}`)));
     const options: BatchOptions = {
       scheduler: f.slurm ? 'slurm' : 'local',
       hidden: Boolean(f.hidden),
@@ -163,6 +168,7 @@ export async function runBatch(project: string | undefined, submissions: string 
           : null
         : positiveInt(f.concurrency, '--concurrency', Math.max(1, Math.floor(os.availableParallelism() / 2))),
       timestamps: f.timestamps ? path.resolve(f.timestamps) : null,
+      course: courseFile,
       slurm: f.slurm ? slurmOptions(p, f, hiddenCases) : null,
     };
     if (f.slurm) {
@@ -196,7 +202,7 @@ export async function runBatch(project: string | undefined, submissions: string 
       n++;
     }
     writeSummary(store.outDir, batch, store.allStates());
-    say(`cancelled ${n} submission(s) in flight; this takes the batch up again:\n  ${resumeCommand(batch, store.outDir)}`);
+    say(`cancelled ${n} submission(s) in flight; this takes the batch up again:\n${resumeLines(batch, store.outDir)}`);
     return 0;
   }
 
@@ -206,7 +212,7 @@ export async function runBatch(project: string | undefined, submissions: string 
     process.stderr.write(
       batch.options.scheduler === 'slurm'
         ? `\n${sig}: the Slurm jobs keep running; collect them with: mlsys batch --collect --out ${store.outDir}\n`
-        : `\n${sig}: stopping the gradings in progress; continue with:\n  ${resumeCommand(batch, store.outDir)}\n`,
+        : `\n${sig}: stopping the gradings in progress; continue with:\n${resumeLines(batch, store.outDir)}\n`,
     );
     process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
   };
@@ -237,12 +243,12 @@ export async function runBatch(project: string | undefined, submissions: string 
   }
   const states = result.states;
   writeSummary(store.outDir, batch, states);
-  if (result.finished) await writeBatchReports(store.outDir, batch, store.allStates(), f.course);
+  if (result.finished) await writeBatchReports(store.outDir, batch, store.allStates(), f.course ?? courseFile ?? batch.options.course ?? undefined);
   if (f.json) process.stdout.write(readFileSync(path.join(store.outDir, 'summary.json'), 'utf8'));
   else printOutcome(states, store.outDir, result.finished, Boolean(batch.halted), (s) => process.stderr.write(s + '\n'));
   if (batch.halted) {
     process.stderr.write(
-      `\nHALTED: ${batch.halted}.\nNothing was graded 0 for it. Fix the fault (each submission's grade.log under subs/ has the details), then:\n  ${resumeCommand(batch, store.outDir)}\n`,
+      `\nHALTED: ${batch.halted}.\nNothing was graded 0 for it. Fix the fault (each submission's grade.log under subs/ has the details), then:\n${resumeLines(batch, store.outDir)}\n`,
     );
     return 4;
   }

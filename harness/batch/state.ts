@@ -48,6 +48,8 @@ export const batchSchema = z.object({
     /** Local: gradings at once. Slurm: the array's throttle (%N), or null for none. */
     concurrency: z.number().int().positive().nullable(),
     timestamps: z.string().nullable(),
+    /** The course's policies file the batch was run with (time zone, gradebook), or null for none. */
+    course: z.string().nullable().default(null),
     slurm: slurmOptionsSchema.nullable(),
   }),
   /** Every entry seen, in order of first sight; an entry's index is its line in manifest.tsv. */

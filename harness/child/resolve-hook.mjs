@@ -31,7 +31,13 @@ async function resolveOnce(specifier, context, next) {
     return await next(specifier, context);
   } catch (err) {
     if (err && err.code === 'ERR_MODULE_NOT_FOUND' && isBare(specifier) && context.parentURL !== HARNESS_URL) {
-      return next(specifier, { ...context, parentURL: HARNESS_URL });
+      try {
+        return await next(specifier, { ...context, parentURL: HARNESS_URL });
+      } catch {
+        // Not a package the harness provides either: the error that names the submission's file.
+        err.message += ' (nor is it a package the harness provides)';
+        throw err;
+      }
     }
     // The commonest cause: a value import of the project's files from beside the starter
     // ('../api.ts'), which worked in an editor but not from the staged copy.

@@ -291,7 +291,7 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
       exitCode = 3;
       run.status = 'load_failed';
       for (const c of planned) run.cases.push(fail(c, 'load_error', loadMessage));
-      opt.progress(`could not load the submission: ${loadMessage}`);
+      opt.progress(loadMessage.startsWith('your code could not be loaded') ? loadMessage : `could not load the submission: ${loadMessage}`);
     } else {
       const missing = (sub!.ready!.missing ?? {}) as Record<string, string[]>;
       run.device = { ...run.device, backend: sub!.ready!.backend, tensor_device: sub!.ready!.device };

@@ -230,9 +230,9 @@ export class SubmissionProcess {
     const err = this.stderr.text();
     if (last?.type === 'fatal') return { kind: 'exception', message: `uncaught error during the case: ${String(last.message)}` };
     if (this.protocolError) return { kind: 'protocol', message: this.describeDeath(last, timeoutMs) };
-    if (!this.exited || (this.killedByUs && this.exited.signal === 'SIGKILL' && !this.exited.code)) {
-      if (this.timedOut) return { kind: 'timeout', message: `timed out: no answer within ${(timeoutMs / 1000).toFixed(1)} s (the process was killed)` };
-    }
+    // Once the time ran out, the case is a timeout, whatever the process did while it was asked
+    // what it was doing (a fatal error, an exit) before it was killed.
+    if (this.timedOut) return { kind: 'timeout', message: `timed out: no answer within ${(timeoutMs / 1000).toFixed(1)} s (the process was killed)` };
     if (this.oomKilled) return { kind: 'out_of_memory', message: 'ran out of memory: the sandbox\'s memory limit was reached and the process was killed' };
     if (/heap out of memory|Allocation failed|Cannot allocate memory|RangeError: Array buffer allocation failed|std::bad_alloc|Out of memory|OOM/i.test(err))
       return { kind: 'out_of_memory', message: `ran out of memory (${this.describeDeath(last, timeoutMs)})` };

@@ -3,7 +3,7 @@
 // resets the count; the resume command repeats the options a resume must keep.
 import { describe, expect, it } from 'vitest';
 import { attemptVerdict, FaultStreak } from '../../harness/batch/breaker.ts';
-import { resumeCommand } from '../../harness/batch/resume-command.ts';
+import { resumeCommand, resumeLines } from '../../harness/batch/resume-command.ts';
 import type { Batch, SubmissionState } from '../../harness/batch/state.ts';
 
 function sub(key: string, status: SubmissionState['status'], counted = true): SubmissionState {
@@ -51,6 +51,26 @@ describe('the fault streak', () => {
     expect(s.record(sub('f', 'not_gradable'))).not.toBeNull();
   });
 
+  it('halts on submissions that could not load, all with the same message, and names them to hold back', () => {
+    const s = new FaultStreak(3);
+    const failed = (k: string, message: string) => ({ ...sub(k, 'load_failed'), message });
+    const same = "could not be loaded: Cannot find package '@tensorflow/tfjs' imported from index.ts";
+    expect(s.record(failed('a', same))).toBeNull();
+    expect(s.record(failed('b', 'could not be loaded: SyntaxError: Unexpected token (index.ts:3:5)'))).toBeNull(); // another message: starts again
+    expect(s.record(failed('c', same))).toBeNull();
+    expect(s.record(failed('d', same))).toBeNull();
+    expect(s.record(sub('x', 'queued'))).toBeNull(); // a fault between does not break it
+    const why = s.record(failed('e', same));
+    expect(why).toMatch(/^3 submissions in a row could not be loaded, all with the same message: the install is probably broken/);
+    expect(why).toMatch(/resume with --halt-after 0$/);
+    expect(s.heldZeros).toEqual(['c', 'd', 'e']);
+    // A grade between starts it again.
+    const t = new FaultStreak(2);
+    t.record(failed('a', same));
+    t.record(sub('b', 'graded'));
+    expect(t.record(failed('c', same))).toBeNull();
+  });
+
   it('leaves out attempts cut short by the batch being stopped, and never halts at 0', () => {
     expect(attemptVerdict(sub('a', 'queued', false))).toBeNull();
     const never = new FaultStreak(0);
@@ -78,6 +98,7 @@ describe('the resume command', () => {
       halt_after: 5,
       concurrency: 2,
       timestamps: null,
+      course: null,
       slurm: null,
       ...over,
     },
@@ -104,7 +125,17 @@ describe('the resume command', () => {
       '/out/p2',
     );
     expect(cmd).toBe(
-      "MLSYS_HIDDEN_SECRET=... mlsys batch p2 '/class/p2 subs' --out /out/p2 --resume --slurm --partition gpu --time-limit 30 --mem 8G --cpus 2 --gres none --sbatch-arg=--qos=high --max-attempts 2 --sandbox auto --hidden --task attention mlp",
+      "mlsys batch p2 '/class/p2 subs' --out /out/p2 --resume --slurm --partition gpu --time-limit 30 --mem 8G --cpus 2 --gres none --sbatch-arg=--qos=high --max-attempts 2 --sandbox auto --hidden --task attention mlp",
     );
+  });
+
+  it('names the course file, and says on a line of its own that the secret must be set (never in the command)', () => {
+    const b = batch({ hidden: true, course: '/staff/course.json', grade_args: ['--sandbox', 'required', '--timeout-scale', '1', '--hidden'] });
+    expect(resumeLines(b, '/out/p2').split('\n')).toEqual([
+      "  mlsys batch p2 '/class/p2 subs' --out /out/p2 --resume --concurrency 2 --course /staff/course.json --hidden",
+      '  (with MLSYS_HIDDEN_SECRET set to the grader secret the batch was started with)',
+    ]);
+    const withFile = batch({ hidden: true, grade_args: ['--sandbox', 'required', '--timeout-scale', '1', '--hidden', '--secret-file', '/staff/secret'] });
+    expect(resumeLines(withFile, '/out/p2').split('\n')).toHaveLength(1);
   });
 });

@@ -30,7 +30,7 @@ function writeBatch(dir: string, project: string, regrade: 'latest' | 'best', su
     project_title: project,
     submissions_dir: '/nowhere',
     created_at: '2026-12-19T00:00:00.000Z',
-    options: { scheduler: 'local', hidden: true, secret_digest: 'abcdef012345', sandbox: 'required', tasks: null, regrade, grade_args: [], max_attempts: 3, halt_after: 5, concurrency: 1, timestamps: null, slurm: null },
+    options: { scheduler: 'local', hidden: true, secret_digest: 'abcdef012345', sandbox: 'required', tasks: null, regrade, grade_args: [], max_attempts: 3, halt_after: 5, concurrency: 1, timestamps: null, course: null, slurm: null },
     entries: subs.map((s, index) => ({ index, key: `${s.name}-0`, name: s.name, current: true })),
     jobs: [],
     cancelled: false,

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/run.ts';
+import { HAVE_SANDBOX, ROOT } from '../helpers/run.ts';
 import { addFolder, mlsys, REFERENCE, SLOW, STARTER, tmpDir } from './helpers/class.ts';
 
 const QUICK = ['--task', 'attention', '--sandbox', 'auto', '--budget', '0.5'];
@@ -145,7 +145,8 @@ describe('mlsys batch --resume', () => {
     expect(row).not.toMatch(/,0,not_gradable/);
   });
 
-  it('halts when submission after submission meets the same fault, and the command it prints takes the batch up again', async () => {
+  // The resumed run grades with the batch's --sandbox required.
+  it.skipIf(!HAVE_SANDBOX)('halts when submission after submission meets the same fault, and the command it prints takes the batch up again', async () => {
     const subs = tmpDir('class');
     addFolder(subs, 'a-first', STARTER);
     addFolder(subs, 'b-second', STARTER);
@@ -180,5 +181,31 @@ describe('mlsys batch --resume', () => {
     expect(again.exitCode).toBe(0);
     expect(again.stderr).toMatch(/batch finished: 3 submission\(s\): 3 graded/);
     expect(JSON.parse(readFileSync(path.join(out, 'batch.json'), 'utf8')).halted).toBeNull();
+    // The attempts the broken node used are not held against them: one counted attempt each.
+    expect(['a-first', 'b-second', 'c-third'].map(counted)).toEqual([1, 1, 1]);
+  });
+
+  it('holds back zeros when submission after submission cannot load with the same message (a package missing from the install)', async () => {
+    const subs = tmpDir('class');
+    for (const name of ['a', 'b', 'c']) {
+      mkdirSync(path.join(subs, name));
+      writeFileSync(path.join(subs, name, 'index.ts'), "import 'mlsys-test-no-such-package';\nexport function attention() {}\n");
+    }
+    const out = path.join(tmpDir('batch'), 'p2');
+    const args = ['batch', 'p2', subs, '--out', out, '--concurrency', '1', '--task', 'attention', '--sandbox', 'auto'];
+    const r = await mlsys([...args, '--halt-after', '2']);
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/HALTED: 2 submissions in a row could not be loaded, all with the same message: the install is probably broken/);
+    const held = ['a', 'b'].map((p) => state(out, p)!);
+    for (const s of held) {
+      expect(s).toMatchObject({ status: 'queued', score: null });
+      expect(s.attempts.at(-1)).toMatchObject({ counted: false });
+      expect(s.message).toMatch(/Cannot find package 'mlsys-test-no-such-package'.*held: the batch halted/);
+    }
+    expect(readFileSync(path.join(out, 'summary.csv'), 'utf8')).not.toMatch(/,load_failed,/);
+    // They really are the submissions' own doing: a person resumes without the breaker.
+    const again = await mlsys([...args, '--resume', '--halt-after', '0']);
+    expect(again.exitCode).toBe(0);
+    for (const p of ['a', 'b', 'c']) expect(state(out, p)).toMatchObject({ status: 'load_failed', score: { total: 0 } });
   });
 });
