@@ -8,7 +8,24 @@ export function writeAtomic(file: string, text: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  renameWithRetry(tmp, file);
+}
+
+/**
+ * On Windows a file another program has open for a moment (a virus scanner, the search indexer,
+ * an editor showing run.json) cannot be replaced: the rename is tried again for up to a second.
+ */
+function renameWithRetry(from: string, to: string): void {
+  for (let wait = 10; ; wait *= 2) {
+    try {
+      renameSync(from, to);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (process.platform !== 'win32' || !['EPERM', 'EACCES', 'EBUSY'].includes(code ?? '') || wait > 640) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    }
+  }
 }
 
 /** Validates against the schema, then writes; a failed validation throws (a harness bug). */
