@@ -24,6 +24,8 @@ npm install && cp -r ${dir}/starter ${mine}    # install; your copy of the start
 npx mlsys test ${p} ${mine}                      # every public case, with a precise message for each failure
 \`\`\`
 
+In Windows PowerShell, copy the starter with \`Copy-Item -Recurse ${dir}/starter ${mine}\` instead of \`cp -r\`.
+
 What the project asks, its API, how answers are checked and what is timed:
 [${dir}/README.md](${dir}/README.md).
 
@@ -56,6 +58,10 @@ npx mlsys doctor                                 # what this machine can run: tf
   when every case of a task is correct.
 - On your own machine your code runs without a sandbox when bubblewrap is missing (a warning
   says so); grading always sandboxes it. [SECURITY.md](SECURITY.md) says how.
+- Grading runs on Linux, whose file names tell capitals apart: an import or a file spelled with
+  other capitals than on disk (\`import './Attention'\` for \`attention.ts\`) fails here too, even on
+  macOS or Windows, which would accept it. CI tests the harness on Linux only; on Windows, if
+  something fails that you cannot explain, try it under WSL 2.
 `;
 }
 
