@@ -33,9 +33,9 @@ export class FaultStreak {
     return this.held;
   }
 
-  /** Whether a zero that came in after the halt is one more of those it holds back. */
-  holds(s: SubmissionState): boolean {
-    return this.held.length > 0 && s.status === 'load_failed' && s.message === this.loads?.message;
+  /** The message of the zeros the halt holds back, or null. */
+  get heldMessage(): string | null {
+    return this.held.length ? this.loads!.message : null;
   }
 
   /** Records how one attempt ended; returns why the batch should halt, or null. */

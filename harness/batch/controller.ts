@@ -131,13 +131,14 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
         else o.say(`${s.name} (${who}): ${s.message}`);
         haltWhy ??= streak.record(s);
         if (batch.halted) {
-          if (streak.holds(s)) holdZero(s);
+          // One more zero like those the halt holds back (it was running then, or is collected later).
+          if (isHeldZero(s, batch)) holdZero(s);
           hold(s, store);
         }
       }
     }
     // After the whole pass, so that `started` knows every task the scheduler has begun.
-    if (haltWhy && !batch.halted) await halt(o, haltWhy, states(), started, streak.heldZeros);
+    if (haltWhy && !batch.halted) await halt(o, haltWhy, states(), started, streak.heldZeros, streak.heldMessage);
 
     // 2. Submit what is queued, as one array.
     const queued = states().filter((s) => s.status === 'queued');
@@ -176,10 +177,11 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
  * zeros the halt doubts (`heldZeros`: could not load, all alike) wait again, and every
  * submission left waits for --resume.
  */
-async function halt(o: DriveOptions, why: string, states: SubmissionState[], started: Set<number>, heldZeros: string[]): Promise<void> {
+async function halt(o: DriveOptions, why: string, states: SubmissionState[], started: Set<number>, heldZeros: string[], heldMessage: string | null): Promise<void> {
   const { store, batch, scheduler } = o;
   batch.cancelled = true;
   batch.halted = why;
+  batch.held_message = heldMessage;
   store.writeBatch(batch);
   o.say(`HALTED: ${why}. Nothing more is submitted; the gradings under way finish.`);
   const waiting = states.filter((s) => s.status === 'running' && s.job && !started.has(s.index));
@@ -199,6 +201,11 @@ async function halt(o: DriveOptions, why: string, states: SubmissionState[], sta
     if (heldZeros.includes(s.key) && s.status === 'load_failed') holdZero(s);
     hold(s, store);
   }
+}
+
+/** A zero like those the halt holds back (could not load, with the same message). */
+function isHeldZero(s: SubmissionState, batch: Batch): boolean {
+  return s.status === 'load_failed' && batch.held_message !== null && s.message === batch.held_message;
 }
 
 /** A zero the halt doubts (could not load, like the others before it) waits for a person instead. */

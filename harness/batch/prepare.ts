@@ -30,6 +30,7 @@ function newBatch(project: Project, submissionsDir: string, options: BatchOption
     jobs: [],
     cancelled: false,
     halted: null,
+    held_message: null,
   };
 }
 
@@ -127,7 +128,7 @@ export async function prepareBatch(
     }
     checkResumable(prev, project, options, store);
     wasHalted = prev.halted !== null;
-    batch = { ...prev, options: { ...options }, submissions_dir: path.resolve(submissionsDir), cancelled: false, halted: null };
+    batch = { ...prev, options: { ...options }, submissions_dir: path.resolve(submissionsDir), cancelled: false, halted: null, held_message: null };
   } else {
     if (existsSync(store.outDir) && resume) say(`--resume: no batch in ${store.outDir} yet; starting one`);
     batch = newBatch(project, submissionsDir, options);

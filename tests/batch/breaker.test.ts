@@ -64,6 +64,7 @@ describe('the fault streak', () => {
     expect(why).toMatch(/^3 submissions in a row could not be loaded, all with the same message: the install is probably broken/);
     expect(why).toMatch(/resume with --halt-after 0$/);
     expect(s.heldZeros).toEqual(['c', 'd', 'e']);
+    expect(s.heldMessage).toBe(same);
     // A grade between starts it again.
     const t = new FaultStreak(2);
     t.record(failed('a', same));
@@ -106,6 +107,7 @@ describe('the resume command', () => {
     jobs: [],
     cancelled: true,
     halted: 'why',
+    held_message: null,
   });
 
   it('leaves out the defaults and quotes what the shell would split', () => {

@@ -35,6 +35,7 @@ function writeBatch(dir: string, project: string, regrade: 'latest' | 'best', su
     jobs: [],
     cancelled: false,
     halted: null,
+    held_message: null,
   };
   store.writeBatch(batch);
   subs.forEach((s, index) => {
