@@ -81,7 +81,7 @@ export function registerBatchCommands(program: Command, setExit: (code: number) 
     .option('--out <dir>', 'where to write (default: results/gradebook-<time>/)')
     .option('--course <file>', "the course's policies", DEFAULT_COURSE_FILE)
     .option('--roster <csv>', "Canvas's gradebook export: every student gets a row, with Canvas's ids")
-    .option('--as-of <time>', 'the time the rules are applied at (default: now); ISO 8601')
+    .option('--as-of <time>', 'the gradebook as it stood at this time (default: now): later submissions are left out; ISO 8601')
     .action((dirs: string[], flags: { out?: string; course: string; roster?: string; asOf?: string }) =>
       guard(async () => {
         const course = loadCourse(flags.course);

@@ -161,9 +161,12 @@ export function buildGradebook(inputs: BatchInput[], course: Course, opt: { rost
 
   const policy = latePolicy(course);
   const lastDay = lastDayEnd(course);
+  // As of a time: what was handed in after it does not exist yet (a submission of unknown time is
+  // kept, and flagged as such).
+  const handedIn = (s: SubmissionState) => !s.submitted_at || DateTime.fromISO(s.submitted_at, { setZone: true }) <= asOf;
   const perProject = sorted.map((i) => ({
     input: i,
-    byStudent: byStudent(i.states),
+    byStudent: byStudent(i.states.filter(handedIn)),
     current: new Set(i.batch.entries.filter((e) => e.current).map((e) => e.key)),
   }));
 

@@ -120,6 +120,12 @@ describe('the gradebook', () => {
     ]);
     const gl = buildGradebook([loadBatchInput(p2latest)], loadCourse(), { asOf: DateTime.fromISO('2026-11-01T12:00:00-05:00') });
     expect(gl.rows[0].projects.p2).toMatchObject({ entry: 'ann__v2', score: 1, points: 2.25, status: 'graded' });
+    // As of a time between the two: the newer one was not handed in yet.
+    const before = buildGradebook([loadBatchInput(p2latest)], loadCourse(), { asOf: DateTime.fromISO('2026-10-16T17:15:00-04:00') });
+    expect(before.rows[0].projects.p2).toMatchObject({ entry: 'ann__v1', score: 8, status: 'graded' });
+    // And before either: nothing yet, before the deadline.
+    const none = buildGradebook([loadBatchInput(p2latest)], loadCourse(), { asOf: DateTime.fromISO('2026-10-16T12:00:00-04:00') });
+    expect(none.rows[0].projects.p2).toMatchObject({ entry: null, status: 'open' });
   });
 
   it("has a column per task of the project's own list before anything is graded, in the project's order", async () => {
