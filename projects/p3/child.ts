@@ -2,7 +2,7 @@
 // their seeds on the GPU, compiles the student's WGSL with the launch description their
 // index.ts exports, poisons the outputs with NaN, runs the kernel timed with GPU timestamps, and
 // brings back the outputs (whole, or scanned and sampled when large).
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { caseMessage, caseMismatch } from '../../harness/child/exact-case.mjs';
 import path from 'node:path';
 import { BadOutputError, DEVICE_DURATION_KEY, defineChild, type ChildContext, type ChildTask, type Submission } from '../../harness/child/api.ts';
@@ -14,6 +14,8 @@ import { measureLimits, type Limits } from '../../harness/child/gpu/probe.ts';
 import type { Record_, Value } from '../../harness/protocol/values.ts';
 import type { DeviceInfo } from './api.ts';
 import type { LibraryRunner } from './baselines/tfjs-runner.ts';
+import { likelyMeant } from '../../harness/suggest.ts';
+import { checkBindings, checkEntryPoint, checkFields, PASS_FIELDS } from './launch-check.ts';
 import { familyOf, kernelIO, sampleIndices, STAGE_RULES, TASKS, type Family, type KernelIO, type TaskId, type WireInputs } from './spec.ts';
 
 interface Resources {
@@ -136,12 +138,15 @@ function readLaunch(task: TaskId, launch: unknown): { passes: PassSpec[]; scratc
   if (typeof launch !== 'object' || launch === null) throw new BadOutputError(`'${task}' must be a launch description, got ${describe(launch)}: ${shape}`);
   const l = launch as Record<string, unknown>;
   if (typeof l.library === 'string') return { library: l.library };
+  if (Array.isArray(l.passes)) checkFields(l, ['passes', 'scratch'], `'${task}'`, Object.fromEntries(PASS_FIELDS.map((f) => [f, `belongs inside each pass of '${task}'.passes`])));
+  else checkFields(l, [...PASS_FIELDS, 'scratch'], `'${task}'`);
   const raw = Array.isArray(l.passes) ? (l.passes as unknown[]) : [l];
   if (!raw.length) throw new BadOutputError(`'${task}'.passes is empty: ${shape}`);
   const passes = raw.map((p, i): PassSpec => {
     const where = Array.isArray(l.passes) ? `'${task}'.passes[${i}]` : `'${task}'`;
     if (typeof p !== 'object' || p === null) throw new BadOutputError(`${where} must be an object, got ${describe(p)}: ${shape}`);
     const q = p as Record<string, unknown>;
+    if (Array.isArray(l.passes)) checkFields(q, PASS_FIELDS, where, { scratch: `belongs beside 'passes', at the top of '${task}', not inside a pass` });
     if (typeof q.file !== 'string' || !q.file) throw new BadOutputError(`${where}.file must name a WGSL file beside index.ts: ${shape}`);
     if (typeof q.workgroups !== 'function') throw new BadOutputError(`${where}.workgroups must be a function (sizes) => [x, y, z]: ${shape}`);
     if (q.entryPoint !== undefined && typeof q.entryPoint !== 'string') throw new BadOutputError(`${where}.entryPoint must be a string`);
@@ -162,7 +167,14 @@ function readLaunch(task: TaskId, launch: unknown): { passes: PassSpec[]; scratc
 function readSource(dir: string, file: string): string {
   const p = path.resolve(dir, file);
   if (!p.startsWith(path.resolve(dir) + path.sep)) throw new BadOutputError(`'${file}': a kernel file must be inside your submission folder`);
-  if (!existsSync(p)) throw new BadOutputError(`'${file}': no such file in your submission folder`);
+  if (!existsSync(p)) {
+    const here = existsSync(path.dirname(p)) ? readdirSync(path.dirname(p)).filter((f) => f.endsWith('.wgsl')) : [];
+    const meant = likelyMeant(path.basename(p), here);
+    throw new BadOutputError(
+      `'${file}': no such file in your submission folder` +
+        (meant ? ` (did you mean '${meant}'? names are exact, capitals included)` : here.length ? ` (its .wgsl files: ${here.join(', ')})` : ' (it has no .wgsl file)'),
+    );
+  }
   const m = caseMismatch(p, dir);
   if (m) throw new BadOutputError(caseMessage(`kernel file '${file}'`, m));
   return readFileSync(p, 'utf8');
@@ -322,6 +334,10 @@ function kernelTask(task: TaskId): ChildTask<Args> {
       } else {
         const info = deviceInfo(r.h);
         const sources = launch.passes.map((p) => readSource(ctx.submissionDir, p.file));
+        launch.passes.forEach((p, i) => {
+          checkEntryPoint(sources[i]!, p.file, p.entryPoint, p.where);
+          checkBindings(sources[i]!, p.file, io, launch.scratch !== null, task);
+        });
         for (const rule of STAGE_RULES[task] ?? [])
           if (!sources.some((s) => rule.pattern.test(s))) throw new BadOutputError(`'${task}' (${launch.passes.map((p) => p.file).join(', ')}): ${rule.message}`);
         const layout = layoutFor(r, family, io);

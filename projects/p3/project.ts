@@ -221,6 +221,16 @@ function compare(name: string, shape: number[], got: Float32Array, exp: Expected
   return { ok: true, message: `'${name}' matches (${what}; max abs err ${maxAbs.toExponential(2)}, max rel err ${maxRel.toExponential(2)})`, details };
 }
 
+/** A flat index past the end as [i, j, ...], the first dimension running on past its size (row `rows` is one past the last). */
+function beyond(i: number, shape: number[]): string {
+  const idx: number[] = [];
+  for (let d = shape.length - 1; d > 0; d--) {
+    idx.unshift(i % shape[d]!);
+    i = Math.floor(i / shape[d]!);
+  }
+  return `[${[i, ...idx].join(', ')}]`;
+}
+
 /** Writes past an output's end (into the guard after it: see projects/p3/child.ts). */
 function pastEnd(name: string, shape: number[], count: number, first: number): CheckResult {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -229,7 +239,8 @@ function pastEnd(name: string, shape: number[], count: number, first: number): C
   return {
     ok: false,
     message:
-      `the kernel wrote past the end of output '${name}' ${shapeStr(shape)}: ${els(count)} after it, the first at flat index ${first} ` +
+      `the kernel wrote past the end of output '${name}' ${shapeStr(shape)}: ${els(count)} after it, the first at flat index ${first}` +
+      `${shape.length > 1 ? `, where ${beyond(first, shape)} would be if the output had more rows` : ''} ` +
       `(the output has ${els(n)}${padded > n ? `, padded to ${padded}` : ''}). Guard every store with the sizes from the uniform, not arrayLength() ` +
       "(the harness binds a guard region after each output, and arrayLength() counts it), and check that workgroups() launches no threads that store beyond the sizes",
     details: { past_end: count, first_past_end: first, elements: n },
