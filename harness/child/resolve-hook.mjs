@@ -9,6 +9,7 @@
 // - A relative import spelled with other capitals than the file on disk is refused, as the
 //   grader's case-sensitive file system would (exact-case.mjs); only where the file system
 //   ignores case can such an import resolve at all.
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { caseMessage, caseMismatch } from './exact-case.mjs';
@@ -17,9 +18,35 @@ import { graderOnlyCheck } from './grader-only.mjs';
 const HARNESS_URL = new URL('../../package.json', import.meta.url).href;
 
 let check = graderOnlyCheck([]);
+/** The grader-only files' names (oracle.ts...), to explain a relative import of one that fails. */
+let graderOnlyNames = [];
 
 export function initialize(data) {
   check = graderOnlyCheck(data?.graderOnly);
+  graderOnlyNames = (data?.graderOnly ?? []).map((p) => path.basename(p)).filter((n) => /\.\w+$/.test(n)); // files, not folders
+}
+
+const stem = (name) => name.replace(/\.(ts|mts|js|mjs)$/, '');
+
+/**
+ * Why a relative import found nothing, when it can be told: a file of that name in other capitals
+ * (which a file system that ignores case would have taken), or a grader-only file's name.
+ */
+function explainMissing(specifier, parentURL) {
+  if (!parentURL?.startsWith('file:')) return '';
+  const target = path.resolve(path.dirname(fileURLToPath(parentURL)), specifier);
+  let names = [];
+  try {
+    names = readdirSync(path.dirname(target));
+  } catch {
+    /* no such folder */
+  }
+  const want = path.basename(target);
+  const near = names.find((n) => n !== want && (n.toLowerCase() === want.toLowerCase() || stem(n).toLowerCase() === want.toLowerCase()));
+  if (near) return `. ${caseMessage(`import '${specifier}'`, { wrote: want, onDisk: path.extname(want) ? near : stem(near) })}`;
+  if (graderOnlyNames.some((g) => stem(g) === stem(want)))
+    return `. '${want}' is the name of a file of the grader's, which a submission may not import (and the copy of your folder it runs from has nothing around it): your code must compute its results itself`;
+  return '';
 }
 
 function isBare(s) {
@@ -38,6 +65,11 @@ async function resolveOnce(specifier, context, next) {
         err.message += ' (nor is it a package the harness provides)';
         throw err;
       }
+    }
+    const why = err && err.code === 'ERR_MODULE_NOT_FOUND' && specifier.startsWith('.') ? explainMissing(specifier, context.parentURL) : '';
+    if (why) {
+      err.message += why;
+      throw err;
     }
     // The commonest cause: a value import of the project's files from beside the starter
     // ('../api.ts'), which worked in an editor but not from the staged copy.

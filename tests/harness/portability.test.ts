@@ -2,7 +2,7 @@
 // other capitals than on disk (which a file system that ignores case would accept, and the Linux
 // grader would not), the re-run hint's quoting for Windows shells, and the sandbox's message off
 // Linux.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { caseMessage, caseMismatch } from '../../harness/child/exact-case.mjs';
 import { findEntry } from '../../harness/grade/run.ts';
 import { sandboxProblem } from '../../harness/runner/sandbox.ts';
 import { shellWord } from '../../harness/shell.ts';
-import { run } from '../helpers/run.ts';
+import { ROOT, run } from '../helpers/run.ts';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'mlsys-case-'));
 
@@ -36,6 +36,27 @@ describe('names spelled with other capitals than on disk', () => {
     const o = await run('p2', d, { tasks: ['attention'] });
     expect(o.exitCode).toBe(3);
     expect(o.run.cases[0]!.message).toMatch(/no index\.ts or index\.js in .*: 'Index\.ts' is not 'index\.ts' \(the Linux machines that grade your code tell capitals apart; rename it\)/);
+  });
+});
+
+describe('a relative import that finds nothing', () => {
+  const starterWith = (first: string) => {
+    const d = tmp();
+    cpSync(path.join(ROOT, 'projects', 'p2', 'starter'), d, { recursive: true });
+    writeFileSync(path.join(d, 'helper.ts'), 'export const one = 1;\n');
+    writeFileSync(path.join(d, 'index.ts'), `${first}\n${readFileSync(path.join(d, 'index.ts'), 'utf8')}`);
+    return d;
+  };
+
+  it('names the file spelled with other capitals on disk (as the grader would fail it)', async () => {
+    const o = await run('p2', starterWith("import { one } from './Helper';\nvoid one;"), { tasks: ['attention'] });
+    expect(o.exitCode).toBe(3);
+    expect(o.run.cases[0]!.message).toMatch(/import '\.\/Helper': 'Helper' is spelled 'helper' on disk\. .*write 'helper'/);
+  });
+
+  it("says that a grader's file (the oracle) may not be imported, rather than only that it is not there", async () => {
+    const o = await run('p2', starterWith("import { attention as a } from '../oracle.ts';\nvoid a;"), { tasks: ['attention'] });
+    expect(o.run.cases[0]!.message).toMatch(/'oracle\.ts' is the name of a file of the grader's, which a submission may not import/);
   });
 });
 
