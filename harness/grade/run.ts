@@ -79,6 +79,12 @@ function noEntryMessage(dir: string, entries: string[]): string {
 /** Failures the submission's code gave by itself, the same whenever the case is run. */
 const KEPT_ON_RESUME = ['wrong_output', 'exception', 'bad_output', 'missing_export'];
 
+/** A message's first line for a progress line, with the next one when the first only announces it ("WGSL compile error:"). */
+function headline(message: string): string {
+  const [first = '', second] = message.split('\n');
+  return first.trimEnd().endsWith(':') && second ? `${first.trimEnd()} ${second.trim()}` : first;
+}
+
 /** Scratch folders go with retries: on Windows a process just killed may hold them a moment. */
 const RM = { recursive: true, force: true, maxRetries: 5 } as const;
 
@@ -313,7 +319,7 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
           ? fail(c, 'timeout', `not run: the submission's total time limit (${(limit / 1000).toFixed(0)} s for all cases) was reached`)
           : await runCase(c, sub!, missing[c.task.id], opt, fail);
         run.cases.push(rec);
-        opt.progress(`[${i}/${planned.length}] ${c.id} (${c.spec.label}): ${rec.status === 'passed' ? 'passed' : `FAILED: ${rec.message.split('\n')[0]}`}`);
+        opt.progress(`[${i}/${planned.length}] ${c.id} (${c.spec.label}): ${rec.status === 'passed' ? 'passed' : `FAILED: ${headline(rec.message)}`}`);
         save();
       }
       for (const r of run.cases)

@@ -36,7 +36,7 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
     for (const c of failed) {
       const where = c.visibility === 'public' ? `${c.id} [${c.label}] seed ${c.seed}` : `hidden case ${c.task} #${c.index} [${c.label}]`;
       out(`  ${where}: ${c.message.split('\n').slice(0, 6).join('\n    ')}`);
-      if (c.visibility === 'public') out(`    re-run just this case: npx mlsys test ${project.id} ${shellWord(run.submission.path)} --case ${c.id}`);
+      if (c.visibility === 'public') out(`    re-run just this case: npx mlsys test ${project.id} ${shellWord(run.submission.path)} --case ${c.id}${sameOptions(run)}`);
     }
   }
   printOutput(run);
@@ -68,6 +68,12 @@ const SHOWN_LINES = 20;
  * What the submission printed (console.log is how students debug), the last lines of each
  * stream; run.json keeps the rest (up to its cap).
  */
+/** The options of this run that the re-run of one case needs to behave the same (its time limits, its backend). */
+function sameOptions(run: RunRecord): string {
+  const o = run.options;
+  return `${o.timeout_scale !== 1 ? ` --timeout-scale ${o.timeout_scale}` : ''}${o.backend !== 'auto' ? ` --backend ${o.backend}` : ''}`;
+}
+
 function printOutput(run: RunRecord): void {
   const streams = (['stdout', 'stderr'] as const)
     .map((k) => ({ k, lines: (run.output?.[k] ?? '').split('\n').filter((l) => l.trim() && !RUNTIME_NOISE.test(l)) }))

@@ -52,7 +52,7 @@ describe('mlsys CLI', () => {
   it("shows what the submission printed, and a re-run command that works when pasted (npx, the path quoted)", async () => {
     const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'mlsys-cli-')), "my p2's");
     cpSync(path.join(FIXTURES, 'p2-prints'), dir, { recursive: true });
-    const r = await mlsys(['test', 'p2', dir, '--task', 'attention', '--sandbox', 'off', '--out', tmpOut()]);
+    const r = await mlsys(['test', 'p2', dir, '--task', 'attention', '--sandbox', 'off', '--timeout-scale', '2', '--out', tmpOut()]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('What your code printed');
     expect(r.stdout).toMatch(/stdout:\n {4}\| debug: q shape 1x2x16x16\n/);
@@ -60,7 +60,8 @@ describe('mlsys CLI', () => {
     expect(r.stdout).not.toMatch(/artificially reduced/); // the runtime's own lines are left out
     expect(r.stdout).toContain('| ?[2Jscreen cleared?');
     expect(r.stdout).not.toContain('\x1b');
-    const hint = /re-run just this case: npx mlsys test p2 (.+) --case attention\/1\n/.exec(r.stdout);
+    // The re-run keeps the run's time limits.
+    const hint = /re-run just this case: npx mlsys test p2 (.+) --case attention\/1 --timeout-scale 2\n/.exec(r.stdout);
     expect(hint).not.toBeNull();
     // Pasted into a shell, the quoted path is the folder again.
     const echoed = await execa('bash', ['-c', `printf '%s' ${hint![1]}`]);
