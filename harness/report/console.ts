@@ -3,7 +3,7 @@
 // and where the files are.
 import type { Project } from '../project.ts';
 import type { RunOutcome } from '../grade/run.ts';
-import type { RunRecord } from './schema.ts';
+import type { BenchRecord, RunRecord } from './schema.ts';
 import { shellWord } from '../shell.ts';
 
 const out = (s = '') => process.stdout.write(s + '\n');
@@ -40,7 +40,7 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
     }
   }
   printOutput(run);
-  if (run.perf.length && run.mode === 'bench') printBenchTables(run);
+  if (run.perf.length && run.mode === 'bench') printBenchTables(run, o.bench ?? []);
   else if (run.perf.length) {
     out();
     out('Timings (median ms, IQR; ratio = reference / submission, same run, interleaved):');
@@ -64,16 +64,16 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
 const RUNTIME_NOISE = /^Warning: maxDynamic\w+ artificially reduced /;
 const SHOWN_LINES = 20;
 
-/**
- * What the submission printed (console.log is how students debug), the last lines of each
- * stream; run.json keeps the rest (up to its cap).
- */
 /** The options of this run that the re-run of one case needs to behave the same (its time limits, its backend). */
 function sameOptions(run: RunRecord): string {
   const o = run.options;
   return `${o.timeout_scale !== 1 ? ` --timeout-scale ${o.timeout_scale}` : ''}${o.backend !== 'auto' ? ` --backend ${o.backend}` : ''}`;
 }
 
+/**
+ * What the submission printed (console.log is how students debug), the last lines of each
+ * stream; run.json keeps the rest (up to its cap).
+ */
 function printOutput(run: RunRecord): void {
   const streams = (['stdout', 'stderr'] as const)
     .map((k) => ({ k, lines: (run.output?.[k] ?? '').split('\n').filter((l) => l.trim() && !RUNTIME_NOISE.test(l)) }))
@@ -97,7 +97,7 @@ const cell = (v: number | undefined) => (v === undefined ? '-' : Math.abs(v) >= 
  * bench: one table per task, a row per timed case and implementation, a column per metric the
  * task reported (like nccl-tests' tables), then the notes. bench.json holds the same figures.
  */
-function printBenchTables(run: RunRecord): void {
+function printBenchTables(run: RunRecord, bench: BenchRecord[]): void {
   for (const task of [...new Set(run.perf.map((p) => p.task))]) {
     const recs = run.perf.filter((p) => p.task === task);
     const keys: string[] = [];
@@ -114,6 +114,9 @@ function printBenchTables(run: RunRecord): void {
     out();
     out(`${task}`);
     for (const r of rows) out('  ' + r.map((x, c) => (c < 2 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join('  '));
+    // Figures the project derives across the cases (a frontier, a ratio to the machine's limit).
+    for (const b of bench.filter((x) => x.task === task && !recs.some((p) => p.label === x.label)))
+      out(`  ${b.label}, ${b.impl}: ${Object.entries(b.metrics).map(([k, v]) => `${k} ${cell(typeof v === 'number' ? v : undefined)}`).join(', ')}`);
     for (const n of notes) out(`  note: ${n}`);
   }
 }
