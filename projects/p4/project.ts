@@ -51,6 +51,8 @@ export interface AnnP {
 export interface Expected {
   /** id → [vectors, row]: where each added vector is. */
   where: Map<number, [Float32Array, number]>;
+  /** The ids in the order they were added (position i: the i-th vector added). */
+  allIds: Int32Array;
   removed: Set<number>;
   categories: Int32Array | null;
   want: Int32Array | null;
@@ -318,7 +320,7 @@ function oracle(p: AnnP, inputs: Record_): Expected | null {
       qs.forEach((q, i) => fill(q, r.ids, r.dists, k, i));
     }
   }
-  return { where, removed, categories, want, count, kth, gtIds, gtDists, qScale, xScale };
+  return { where, allIds, removed, categories, want, count, kth, gtIds, gtDists, qScale, xScale };
 }
 
 // ---- checks ------------------------------------------------------------------------------------
@@ -379,7 +381,11 @@ export function evaluate(p: AnnP, inputs: Record_, o: Record_, e: Expected): Eva
       const where = `query ${q}, result ${j}`;
       if (!Number.isInteger(id)) return fail(`${where}: id ${fmt(id)} is not an integer`);
       const w = e.where.get(id);
-      if (!w) return fail(`${where}: id ${id} was never added to the index`);
+      if (!w)
+        return fail(
+          `${where}: id ${id} was never added to the index` +
+            (id >= 0 && id < e.allIds.length ? ` (${id} is a position among the vectors added: return the ids given to add() with the vectors, not positions)` : ''),
+        );
       if (e.removed.has(id)) return fail(`${where}: id ${id} was removed before the search`);
       if (filtered && e.categories![id] !== e.want![q]) return fail(`${where}: id ${id} does not satisfy the query's filter (category ${e.categories![id]}, the filter accepts ${e.want![q]})`);
       if (seen.has(id)) return fail(`query ${q}: id ${id} is returned twice (results ${ids.subarray(at, at + got).indexOf(id)} and ${j})`);
@@ -392,8 +398,17 @@ export function evaluate(p: AnnP, inputs: Record_, o: Record_, e: Expected): Eva
       const tol = tolerance(p.metric, trueD[j]!, e.qScale[q]!, e.xScale);
       const err = Math.abs(dj - trueD[j]!);
       maxDistErr = Math.max(maxDistErr, err);
-      if (checkDistances && err > (p.exact ? tol : Math.max(tol, 1e-3 * Math.abs(trueD[j]!) + 1e-3)))
+      if (checkDistances && err > (p.exact ? tol : Math.max(tol, 1e-3 * Math.abs(trueD[j]!) + 1e-3))) {
+        // The distance is right for the vector added at position `id`: positions, not ids.
+        const atPos = id < e.allIds.length ? e.where.get(e.allIds[id]!) : undefined;
+        const posD = atPos ? distance(p.metric, queries, q, atPos[0], atPos[1], d) : NaN;
+        if (Math.abs(dj - posD) <= Math.max(tol, 1e-3 * Math.abs(posD) + 1e-3))
+          return fail(
+            `${where}: id ${id} is returned with the distance of the vector added at position ${id} (whose id is ${e.allIds[id]}): ` +
+              'return the ids given to add() with the vectors, not their positions in your index',
+          );
         return fail(`${where}: id ${id} is returned with distance ${fmt(dj)}, but its distance to the query is ${fmt(trueD[j]!)} (${METRIC_HINT[p.metric]})`);
+      }
     }
     if (p.exact) {
       const sorted = Array.from(trueD).sort((a, b) => a - b);

@@ -188,11 +188,25 @@ describe('p4 failure messages', () => {
     const by = (id: string) => o.run.cases.find((c) => c.id === id)!;
     expect(by('flat/0').message).toMatch(/^query 0: id \d+ is returned twice \(results 0 and 1\)/);
     expect(by('ivf/0').message).toMatch(/^query 0: 7 results returned, expected 10 \(k = 10; at least 10 vectors are eligible\)/);
-    expect(by('hnsw/0').message).toMatch(/^query 0, result 0: id \d+ was never added to the index/);
+    // Positions instead of ids: said so, whether the position is an id or not.
+    expect(by('hnsw/0').message).toMatch(/^query 0, result 0: id \d+ was never added to the index \(\d+ is a position among the vectors added: return the ids given to add\(\)/);
+    const positional = o.run.cases.filter((c) => c.task === 'hnsw' && /position/.test(c.message));
+    expect(positional.length).toBe(2);
+    for (const c of positional) expect(c.message).toMatch(/return the ids given to add\(\) with the vectors, not (their )?positions/);
     expect(by('hnsw/2').message).toMatch(/HNSWIndex has no static load\(path\) method/);
     expect(by('pq/0').message).toMatch(/^bytes\(\) reports 204000 bytes for 3000 vectors, over the budget of \d+/);
     expect(by('updates/2').message).toMatch(/does not satisfy the query's filter|was never added/);
     for (const t of o.run.score!.tasks) expect(t.performance).toBe(0);
+  });
+
+  it('an index that returns positions instead of the ids it was given is told so, also where a position happens to be an id', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mlsys-p4-rows-'));
+    const faulty = readFileSync(path.join(FIXTURES, 'p4-faulty', 'index.ts'), 'utf8');
+    writeFileSync(path.join(dir, 'index.ts'), faulty.replace('if (r.length > 1) r[1] = r[0]!;\n    return { ids: r.map((x) => x.id)', 'return { ids: r.map((x) => x.row)'));
+    const o = await run('p4', dir, { tasks: ['flat'] });
+    const messages = o.run.cases.map((c) => c.message);
+    expect(messages.some((m) => /is returned with the distance of the vector added at position \d+ \(whose id is \d+\): return the ids given to add\(\)/.test(m))).toBe(true);
+    for (const m of messages) expect(m).toMatch(/not (their )?positions/);
   });
 });
 
