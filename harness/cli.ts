@@ -79,7 +79,10 @@ async function runCommand(mode: Mode, projectName: string, submission: string | 
   }
   const launcher = pickLauncher(flags.sandbox, say);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const outDir = path.resolve(flags.out ?? path.join('results', `${project.id}-${mode}-${stamp}`));
+  // results/ under the working folder, unless that is inside the submission (run from within it):
+  // results there would be copied with the code on every run, and handed in with it.
+  const inside = !path.relative(path.resolve(subDir), process.cwd()).startsWith('..') && !path.isAbsolute(path.relative(path.resolve(subDir), process.cwd()));
+  const outDir = path.resolve(flags.out ?? path.join(inside ? HARNESS_ROOT : '.', 'results', `${project.id}-${mode}-${stamp}`));
   const referenceDir = flags.reference ?? (existsSync(defaultRef) ? defaultRef : null);
   const opt: RunOptions = {
     project,

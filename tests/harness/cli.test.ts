@@ -1,6 +1,6 @@
 // The command line contract: exit codes, --json, and the files it writes.
 import { execa } from 'execa';
-import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +66,17 @@ describe('mlsys CLI', () => {
     // Pasted into a shell, the quoted path is the folder again.
     const echoed = await execa('bash', ['-c', `printf '%s' ${hint![1]}`]);
     expect(echoed.stdout).toBe(dir);
+  });
+
+  it('run from inside the submission folder, writes its results outside it (they would be handed in with the code)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mlsys-inside-'));
+    cpSync(path.join(ROOT, 'projects', 'p2', 'starter'), dir, { recursive: true });
+    const r = await execa(process.execPath, [BIN, 'test', 'p2', '.', '--case', 'attention/0', '--sandbox', 'off'], { cwd: dir, reject: false, env: { XDG_RUNTIME_DIR: '/tmp' } });
+    expect(r.exitCode).toBe(0);
+    expect(existsSync(path.join(dir, 'results'))).toBe(false);
+    const out = /^results: (.+)$/m.exec(r.stdout)![1]!;
+    expect(out.startsWith(path.join(ROOT, 'results') + path.sep)).toBe(true);
+    rmSync(out, { recursive: true, force: true });
   });
 
   it('exits 3 when the submission cannot be loaded, and still writes a zero-score results.json', async () => {
