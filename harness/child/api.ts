@@ -17,6 +17,12 @@ export interface ChildContext {
   entryUrl: string;
   /** The harness's clock in ms (captured before the submission loaded). */
   nowMs(): number;
+  /**
+   * Says what the call is doing now (which of the submission's methods it is in), for the
+   * message of a timeout: code stuck on the main thread cannot be asked. Cheap, but not free: a
+   * no-op in timed calls.
+   */
+  phase(what: string): void;
 }
 
 export interface ChildTask<A = unknown> {

@@ -42,6 +42,16 @@ let project: ChildProject | null = null;
 let sub: Submission | null = null;
 let ctx: ChildContext | null = null;
 let currentCall: number | null = null;
+/** Whether the call in progress is timed (phases are not sent then: a write would be timed too). */
+let timedCall = false;
+let lastPhase: string | null = null;
+
+/** ChildContext.phase: a `phase` message for the call in progress, when it changes. */
+function phase(what: string): void {
+  if (currentCall === null || timedCall || what === lastPhase) return;
+  lastPhase = what;
+  void send({ type: 'phase', id: currentCall, text: what.slice(0, 200) });
+}
 /** Values the parent sent once (`put`), referred to by key in later calls. */
 const store = new Map<string, Value>();
 
@@ -64,7 +74,7 @@ async function hello(m: Record<string, Value>): Promise<void> {
   if (project.runtime === 'tfjs') rt = await startTensorRuntime(String(m.backend) as BackendName);
   const setup = project.setup ? await project.setup({ backend: String(m.backend) }) : null;
   const entryUrl = pathToFileURL(String(m.entry)).href;
-  ctx = { rt: rt as TensorRuntime, nowMs, resources: setup?.resources ?? null, submissionDir: path.dirname(String(m.entry)), entryUrl };
+  ctx = { rt: rt as TensorRuntime, nowMs, resources: setup?.resources ?? null, submissionDir: path.dirname(String(m.entry)), entryUrl, phase };
   // From here on, a failure to load belongs to the submission, not to the machine.
   await send({ type: 'runtime_ready' });
   try {
@@ -105,6 +115,8 @@ async function flushAndExit(): Promise<void> {
 async function call(m: Record<string, Value>): Promise<void> {
   const id = Number(m.id);
   currentCall = id;
+  timedCall = m.mode === 'measure';
+  lastPhase = null;
   const c = ctx!;
   try {
     const task = project!.tasks[String(m.task)];

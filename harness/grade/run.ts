@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSyn
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Project, Task } from '../project.ts';
+import type { Project } from '../project.ts';
 import type { Record_, Value } from '../protocol/values.ts';
 import { Rng } from '../rng.ts';
 import type { BackendName } from '../child/tensor-runtime.ts';
@@ -19,7 +19,7 @@ import { scoreTask } from './score.ts';
 import { usableBaselines } from './baselines.ts';
 import { missingExports } from '../suggest.ts';
 import { hostDevice, harnessVersions } from '../report/device.ts';
-import { benchSchema, runSchema, type BenchRecord, type CaseRecord, type PerfRecord, type RunRecord } from '../report/schema.ts';
+import { benchSchema, runSchema, type BenchRecord, type CaseRecord, type RunRecord } from '../report/schema.ts';
 import { writeJson, writeAtomic } from '../report/write.ts';
 import { toGradescope, type GradescopeResults } from '../report/gradescope.ts';
 

@@ -252,6 +252,8 @@ export class SubmissionProcess {
     const t0 = performance.now();
     if (!this.alive) return { ok: false, kind: 'crash', message: 'the process is no longer running', wallMs: 0 };
     this.send({ ...(this.hoistShared(msg) as Record<string, Value>), type: 'call', id });
+    // What the child last said the call was doing (`phase`), for a timeout's message.
+    let phase: string | null = null;
     for (;;) {
       const left = timeoutMs - (performance.now() - t0);
       const m = await this.receive(left);
@@ -270,6 +272,10 @@ export class SubmissionProcess {
         const kind = m.kind === 'bad_output' ? 'bad_output' : 'exception';
         return { ok: false, kind, message: String(m.message) + (stack ? `\n${stack}` : ''), wallMs };
       }
+      if (m?.type === 'phase' && m.id === id) {
+        phase = String(m.text ?? '').slice(0, 200);
+        continue;
+      }
       if (m && m.type !== 'fatal') continue; // a stale reply: ignore
       let doing: string | null = null;
       if (!m && !this.exited) {
@@ -282,6 +288,7 @@ export class SubmissionProcess {
         await this.waitExit(2000);
       }
       const d = this.classifyDeath(m, timeoutMs);
+      if (d.kind === 'timeout' && phase) d.message += `\nwhen the time ran out, the call was in: ${phase}`;
       if (d.kind === 'timeout' && doing) d.message += `\n${doing}`;
       if (this.stdout.flooded || this.stderr.flooded) {
         if (d.kind !== 'timeout') return { ok: false, kind: d.kind, message: d.message, wallMs };

@@ -2,10 +2,8 @@
 // a built index is kept for later calls on the same data set and parameters), then runs the
 // queries one at a time, timing each, and brings back ids, distances and per-query figures as
 // plain tensors. Everything is checked on the trusted side (project.ts).
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { BadOutputError, defineChild, type ChildContext, type Submission } from '../../harness/child/api.ts';
 import type { Record_, Tensor } from '../../harness/protocol/values.ts';
 import type { Metric, QueryParams, SearchResult } from './api.ts';
@@ -68,15 +66,23 @@ async function build(sub: Submission, inputs: Record_, ctx: ChildContext): Promi
   const base = (whole(inputs.base).data as Float32Array).slice();
   const ids = (whole(inputs.ids).data as Int32Array).slice();
   const t0 = ctx.nowMs();
+  // Each step named, so that a timeout can say which method never returned.
+  ctx.phase(`new ${name}(options)`);
   let idx = new Cls({ dim: Number(inputs.dim), metric: String(inputs.metric), ...(inputs.build as Record<string, number>) });
-  if (typeof idx.train === 'function') await idx.train(base.slice());
+  if (typeof idx.train === 'function') {
+    ctx.phase(`${name}.train(vectors)`);
+    await idx.train(base.slice());
+  }
+  ctx.phase(`${name}.add(vectors, ids)`);
   await idx.add(base, ids);
   if (inputs.inserts) {
     const ins = inputs.inserts as Record_;
+    ctx.phase(`${name}.add(vectors, ids) (the inserts after the first add)`);
     await idx.add((whole(ins.vectors).data as Float32Array).slice(), (whole(ins.ids).data as Int32Array).slice());
   }
   if (inputs.removes) {
     if (typeof idx.remove !== 'function') throw new BadOutputError(`${name} has no remove(ids) method (needed for deletes)`);
+    ctx.phase(`${name}.remove(ids)`);
     await idx.remove((whole(inputs.removes).data as Int32Array).slice());
   }
   const buildMs = ctx.nowMs() - t0;
@@ -84,10 +90,13 @@ async function build(sub: Submission, inputs: Record_, ctx: ChildContext): Promi
     if (typeof idx.save !== 'function') throw new BadOutputError(`${name} has no save(path) method`);
     if (typeof Cls.load !== 'function') throw new BadOutputError(`${name} has no static load(path) method`);
     const file = path.join(process.env.TMPDIR || os.tmpdir(), `p4-index-${process.pid}-${saves++}.bin`);
+    ctx.phase(`${name}.save(path)`);
     await idx.save(file);
+    ctx.phase(`${name}.load(path)`);
     idx = await Cls.load(file);
     if (!idx || typeof idx.search !== 'function') throw new BadOutputError(`${name}.load(path) must return an index, got ${describe(idx)}`);
   }
+  ctx.phase(`${name}.bytes()`);
   const bytes = idx.bytes();
   if (typeof bytes !== 'number' || !Number.isFinite(bytes) || bytes < 0) throw new BadOutputError(`${name}.bytes() must return a number of bytes, got ${describe(bytes)}`);
   return { idx, buildMs, bytes, rows: null };
@@ -175,6 +184,7 @@ async function invoke(_sub: Submission, a: Args, ctx: ChildContext): Promise<Rec
   const ndis = new Float64Array(nq);
   const ms = new Float64Array(nq);
   if (a.batch && typeof idx.searchBatch === 'function') {
+    ctx.phase(`searchBatch(queries, k, params) (${nq} queries)`);
     const t0 = ctx.nowMs();
     let rs: unknown = idx.searchBatch(a.queries, k, a.params[0]!);
     if (isThenable(rs)) rs = await rs;
@@ -185,6 +195,7 @@ async function invoke(_sub: Submission, a: Args, ctx: ChildContext): Promise<Rec
       ms[i] = dt / nq;
     }
   } else {
+    ctx.phase(`search(query, k, params), one query at a time (${nq} queries)`);
     for (let i = 0; i < nq; i++) {
       const q = a.queries.subarray(i * d, i * d + d);
       const t0 = ctx.nowMs();
@@ -213,12 +224,7 @@ let submission: Submission | null = null;
  * module): the driver has already imported the entry, so this import returns the same instance.
  */
 async function submissionModule(ctx: ChildContext): Promise<Submission> {
-  if (submission) return submission;
-  for (const entry of ['index.ts', 'index.js']) {
-    const f = path.join(ctx.submissionDir, entry);
-    if (existsSync(f)) return (submission = (await import(pathToFileURL(f).href)) as Submission);
-  }
-  throw new Error(`internal: no index.ts or index.js in ${ctx.submissionDir}`);
+  return (submission ??= (await import(ctx.entryUrl)) as Submission);
 }
 
 const task = (exports: string[]) => ({

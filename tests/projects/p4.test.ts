@@ -199,6 +199,13 @@ describe('p4 failure messages', () => {
     for (const t of o.run.score!.tasks) expect(t.performance).toBe(0);
   });
 
+  it('a method that never returns runs out of time, and the message names it', async () => {
+    // 30 s x 0.1: the case's limit is 3 s.
+    const o = await run('p4', path.join(FIXTURES, 'p4-stuck'), { tasks: ['ivf'], caseId: 'ivf/0', timeoutScale: 0.1 });
+    expect(o.run.cases[0]).toMatchObject({ status: 'failed', kind: 'timeout' });
+    expect(o.run.cases[0]!.message).toMatch(/^timed out: no answer within 3\.0 s \(the process was killed\)\nwhen the time ran out, the call was in: IVFFlatIndex\.train\(vectors\)$/);
+  });
+
   it('an index that returns positions instead of the ids it was given is told so, also where a position happens to be an id', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mlsys-p4-rows-'));
     const faulty = readFileSync(path.join(FIXTURES, 'p4-faulty', 'index.ts'), 'utf8');

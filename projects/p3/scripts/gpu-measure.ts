@@ -256,7 +256,7 @@ async function main(): Promise<void> {
   const chosen = args.only === null ? all : [all[args.only]!];
   const setup = await child.setup!({ backend: args.backend });
   const t0 = performance.now();
-  const ctx: ChildContext = { rt: null as never, resources: setup.resources, submissionDir: path.resolve(args.ref), entryUrl: pathToFileURL(path.resolve(args.ref, 'index.ts')).href, nowMs: () => performance.now() - t0 };
+  const ctx: ChildContext = { rt: null as never, resources: setup.resources, submissionDir: path.resolve(args.ref), entryUrl: pathToFileURL(path.resolve(args.ref, 'index.ts')).href, nowMs: () => performance.now() - t0, phase: () => {} };
   const rows: Row[] = [];
   for (const c of chosen) {
     const id = c.task;
