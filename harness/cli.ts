@@ -1,7 +1,7 @@
 // The command line: test, grade, bench, doctor. Exit codes: 0 completed (whatever the score),
 // 2 bad usage, 3 the submission could not be loaded, 4 not gradable (a harness or machine fault).
 import { Command, CommanderError, Option } from 'commander';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BACKENDS, type BackendName } from './child/tensor-runtime.ts';
 import { executeRun, type RunOptions } from './grade/run.ts';
@@ -81,7 +81,8 @@ async function runCommand(mode: Mode, projectName: string, submission: string | 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   // results/ under the working folder, unless that is inside the submission (run from within it):
   // results there would be copied with the code on every run, and handed in with it.
-  const inside = !path.relative(path.resolve(subDir), process.cwd()).startsWith('..') && !path.isAbsolute(path.relative(path.resolve(subDir), process.cwd()));
+  const rel = path.relative(realpathSync(subDir), realpathSync(process.cwd()));
+  const inside = rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
   const outDir = path.resolve(flags.out ?? path.join(inside ? HARNESS_ROOT : '.', 'results', `${project.id}-${mode}-${stamp}`));
   const referenceDir = flags.reference ?? (existsSync(defaultRef) ? defaultRef : null);
   const opt: RunOptions = {

@@ -23,19 +23,14 @@ export function attemptVerdict(s: SubmissionState): 'graded' | 'fault' | null {
 export class FaultStreak {
   private readonly faults = new Set<string>();
   private loads: { message: string; keys: Set<string> } | null = null;
-  private held: string[] = [];
+  private held: string | null = null;
 
   /** `limit`: different submissions in a row; 0 never halts. */
   constructor(readonly limit: number) {}
 
-  /** Submissions whose zeros (could not load) the halt holds back, once it has tripped on them. */
-  get heldZeros(): string[] {
-    return this.held;
-  }
-
   /** The message of the zeros the halt holds back, or null. */
   get heldMessage(): string | null {
-    return this.held.length ? this.loads!.message : null;
+    return this.held;
   }
 
   /** Records how one attempt ended; returns why the batch should halt, or null. */
@@ -55,7 +50,7 @@ export class FaultStreak {
         `the node or the install is probably broken, not the submissions (the last: ${s.name}: ${s.message.replace(/; retrying \(.*\)$/, '')})`
       );
     if (this.loads && this.loads.keys.size >= this.limit) {
-      this.held = [...this.loads.keys];
+      this.held ??= this.loads.message;
       return (
         `${this.loads.keys.size} submissions in a row could not be loaded, all with the same message: the install is probably ` +
         `broken, not the submissions (${this.loads.message}); their zeros are held back. If these really are the submissions' ` +

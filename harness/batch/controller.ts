@@ -129,7 +129,8 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
         const who = s.students.map((x) => x.id).join(', ');
         if (isFinal(s.status)) o.say(`${s.name} (${who}): ${describe(s)}`);
         else o.say(`${s.name} (${who}): ${s.message}`);
-        haltWhy ??= streak.record(s);
+        const why = streak.record(s); // every one recorded, also after the streak has tripped
+        haltWhy ??= why;
         if (batch.halted) {
           // One more zero like those the halt holds back (it was running then, or is collected later).
           if (isHeldZero(s, batch)) holdZero(s);
@@ -138,7 +139,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
       }
     }
     // After the whole pass, so that `started` knows every task the scheduler has begun.
-    if (haltWhy && !batch.halted) await halt(o, haltWhy, states(), started, streak.heldZeros, streak.heldMessage);
+    if (haltWhy && !batch.halted) await halt(o, haltWhy, states(), started, streak.heldMessage);
 
     // 2. Submit what is queued, as one array.
     const queued = states().filter((s) => s.status === 'queued');
@@ -174,10 +175,10 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
 
 /**
  * Stops submitting: what waits in the scheduler's queue is taken back, what is running finishes,
- * zeros the halt doubts (`heldZeros`: could not load, all alike) wait again, and every
+ * zeros the halt doubts (could not load, all with `heldMessage`) wait again, and every
  * submission left waits for --resume.
  */
-async function halt(o: DriveOptions, why: string, states: SubmissionState[], started: Set<number>, heldZeros: string[], heldMessage: string | null): Promise<void> {
+async function halt(o: DriveOptions, why: string, states: SubmissionState[], started: Set<number>, heldMessage: string | null): Promise<void> {
   const { store, batch, scheduler } = o;
   batch.cancelled = true;
   batch.halted = why;
@@ -198,7 +199,7 @@ async function halt(o: DriveOptions, why: string, states: SubmissionState[], sta
     s.job = null;
   }
   for (const s of states) {
-    if (heldZeros.includes(s.key) && s.status === 'load_failed') holdZero(s);
+    if (isHeldZero(s, batch)) holdZero(s);
     hold(s, store);
   }
 }

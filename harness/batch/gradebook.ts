@@ -178,13 +178,13 @@ export function buildGradebook(inputs: BatchInput[], course: Course, opt: { rost
       const lateInputs: LateInput[] = [];
       projects.forEach((gp, k) => {
         if (!gp.due) return;
+        // A superseded pick (as of a time before the newer submission) still counts for lateness.
         const pick = picks[k];
-        const counts = pick && pick.status !== 'superseded';
         lateInputs.push({
           project: gp.id,
           deadline: deadline(course, gp.due),
-          submitted: counts && pick.submitted_at ? DateTime.fromISO(pick.submitted_at, { setZone: true }) : null,
-          timeUnknown: Boolean(counts && !pick.submitted_at),
+          submitted: pick?.submitted_at ? DateTime.fromISO(pick.submitted_at, { setZone: true }) : null,
+          timeUnknown: Boolean(pick && !pick.submitted_at),
         });
       });
       const late = new Map<string, LateResult>(chargeLateHours(lateInputs, policy, lastDay, asOf).map((r) => [r.project, r]));
@@ -240,10 +240,18 @@ function makeCell(gp: GradebookProject, pick: SubmissionState | null, late: Late
   const weighted = (score: number, max: number | null) => (gp.weight === null ? null : max ? r2((gp.weight * score) / max) : 0);
   const zero = (status: CellStatus, note: string): Cell => ({ ...base, status, score: 0, tasks: taskCells(null, true), points: gp.weight === null ? null : 0, note });
 
-  if (!pick || pick.status === 'superseded') {
+  if (!pick) {
     if (late?.status === 'missing') return zero('missing', late.note);
     return { ...base, status: 'open', note: late?.note || 'not handed in' };
   }
+  if (pick.status === 'superseded')
+    // As of a time before the student's newer submission: the one that counts then was never
+    // graded (only the newest is, with --regrade latest). Unknown, so never a zero.
+    return {
+      ...base,
+      status: 'pending',
+      note: `${pick.name} (handed in ${pick.submitted_at ?? 'at an unknown time'}) is the submission that counts at this time, but only a newer one was graded (--regrade latest): grade it in a batch of its own to settle this cell`,
+    };
   if (late?.status === 'missing') return zero('missing', late.note);
   switch (pick.status) {
     case 'queued':

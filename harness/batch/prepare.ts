@@ -128,6 +128,13 @@ export async function prepareBatch(
     }
     checkResumable(prev, project, options, store);
     wasHalted = prev.halted !== null;
+    // What the halted run left running is judged under the halt (zeros like the held ones held
+    // too), which a resume ends: it is collected first.
+    const stillRunning = wasHalted && prev.options.scheduler === 'slurm' ? store.allStates().filter((s) => s.status === 'running').length : 0;
+    if (stillRunning)
+      throw new UsageError(
+        `--resume: the batch halted, and ${stillRunning} of its gradings are still running on Slurm: collect them first (mlsys batch --collect --out ${store.outDir}), then resume`,
+      );
     batch = { ...prev, options: { ...options }, submissions_dir: path.resolve(submissionsDir), cancelled: false, halted: null, held_message: null };
   } else {
     if (existsSync(store.outDir) && resume) say(`--resume: no batch in ${store.outDir} yet; starting one`);

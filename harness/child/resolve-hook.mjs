@@ -34,16 +34,34 @@ const stem = (name) => name.replace(/\.(ts|mts|js|mjs)$/, '');
  */
 function explainMissing(specifier, parentURL) {
   if (!parentURL?.startsWith('file:')) return '';
-  const target = path.resolve(path.dirname(fileURLToPath(parentURL)), specifier);
-  let names = [];
-  try {
-    names = readdirSync(path.dirname(target));
-  } catch {
-    /* no such folder */
+  const from = path.dirname(fileURLToPath(parentURL));
+  const target = path.resolve(from, specifier);
+  const names = (dir) => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  // Name by name from the importing file's folder: the first that is not there as written.
+  const segs = path.relative(from, target).split(path.sep);
+  let dir = from;
+  for (const [i, seg] of segs.entries()) {
+    if (seg === '..' || seg === '.' || seg === '') {
+      dir = path.resolve(dir, seg);
+      continue;
+    }
+    const here = names(dir);
+    if (here.includes(seg)) {
+      dir = path.join(dir, seg);
+      continue;
+    }
+    const last = i === segs.length - 1;
+    const near = here.find((n) => n.toLowerCase() === seg.toLowerCase() || (last && stem(n).toLowerCase() === seg.toLowerCase()));
+    if (near) return `. ${caseMessage(`import '${specifier}'`, { wrote: seg, onDisk: last && !path.extname(seg) ? stem(near) : near })}`;
+    break;
   }
   const want = path.basename(target);
-  const near = names.find((n) => n !== want && (n.toLowerCase() === want.toLowerCase() || stem(n).toLowerCase() === want.toLowerCase()));
-  if (near) return `. ${caseMessage(`import '${specifier}'`, { wrote: want, onDisk: path.extname(want) ? near : stem(near) })}`;
   if (graderOnlyNames.some((g) => stem(g) === stem(want)))
     return `. '${want}' is the name of a file of the grader's, which a submission may not import (and the copy of your folder it runs from has nothing around it): your code must compute its results itself`;
   return '';
@@ -60,7 +78,9 @@ async function resolveOnce(specifier, context, next) {
     if (err && err.code === 'ERR_MODULE_NOT_FOUND' && isBare(specifier) && context.parentURL !== HARNESS_URL) {
       try {
         return await next(specifier, { ...context, parentURL: HARNESS_URL });
-      } catch {
+      } catch (again) {
+        // The harness has the package but not what was asked of it (a subpath): that error.
+        if (!/Cannot find package/.test(String(again?.message))) throw again;
         // Not a package the harness provides either: the error that names the submission's file.
         err.message += ' (nor is it a package the harness provides)';
         throw err;

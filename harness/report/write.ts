@@ -1,6 +1,6 @@
 // Atomic writes: a reader (or a run killed half-way) sees the old file or the new one, never a
 // torn one.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 
@@ -22,7 +22,10 @@ function renameWithRetry(from: string, to: string): void {
       return;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (process.platform !== 'win32' || !['EPERM', 'EACCES', 'EBUSY'].includes(code ?? '') || wait > 640) throw e;
+      if (process.platform !== 'win32' || !['EPERM', 'EACCES', 'EBUSY'].includes(code ?? '') || wait > 640) {
+        rmSync(from, { force: true });
+        throw e;
+      }
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
     }
   }

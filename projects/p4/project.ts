@@ -381,11 +381,17 @@ export function evaluate(p: AnnP, inputs: Record_, o: Record_, e: Expected): Eva
       const where = `query ${q}, result ${j}`;
       if (!Number.isInteger(id)) return fail(`${where}: id ${fmt(id)} is not an integer`);
       const w = e.where.get(id);
-      if (!w)
+      if (!w) {
+        // A position rather than an id, if the distance returned is that of the vector added there.
+        const atPos = Number.isInteger(id) && id >= 0 && id < e.allIds.length ? e.where.get(e.allIds[id]!) : undefined;
+        const posD = atPos ? distance(p.metric, queries, q, atPos[0], atPos[1], d) : NaN;
+        const dj = dists[at + j]!;
+        const positional = Math.abs(dj - posD) <= Math.max(tolerance(p.metric, posD, e.qScale[q]!, e.xScale), 1e-3 * Math.abs(posD) + 1e-3);
         return fail(
           `${where}: id ${id} was never added to the index` +
-            (id >= 0 && id < e.allIds.length ? ` (${id} is a position among the vectors added: return the ids given to add() with the vectors, not positions)` : ''),
+            (positional ? ` (its distance is that of the vector added at position ${id}: return the ids given to add() with the vectors, not positions)` : ''),
         );
+      }
       if (e.removed.has(id)) return fail(`${where}: id ${id} was removed before the search`);
       if (filtered && e.categories![id] !== e.want![q]) return fail(`${where}: id ${id} does not satisfy the query's filter (category ${e.categories![id]}, the filter accepts ${e.want![q]})`);
       if (seen.has(id)) return fail(`query ${q}: id ${id} is returned twice (results ${ids.subarray(at, at + got).indexOf(id)} and ${j})`);

@@ -123,6 +123,17 @@ describe('the gradebook', () => {
     // As of a time between the two: the newer one was not handed in yet.
     const before = buildGradebook([loadBatchInput(p2latest)], loadCourse(), { asOf: DateTime.fromISO('2026-10-16T17:15:00-04:00') });
     expect(before.rows[0].projects.p2).toMatchObject({ entry: 'ann__v1', score: 8, status: 'graded' });
+    // With only the newest graded (--regrade latest), an older one that counts as of a time was
+    // never graded: unknown, never a zero.
+    const superseded = path.join(root, 'p2-superseded');
+    writeBatch(superseded, 'p2', 'latest', [
+      { name: 'ann__v1', student: 'ann', at: '2026-10-16T17:00:00.000-04:00', status: 'superseded' },
+      { name: 'ann__v2', student: 'ann', at: '2026-10-16T19:00:00.000-04:00', status: 'graded', tasks: half(1, 0) },
+    ]);
+    const asOfV1 = buildGradebook([loadBatchInput(superseded)], loadCourse(), { asOf: DateTime.fromISO('2026-10-16T18:30:00-04:00') });
+    expect(asOfV1.rows[0].projects.p2).toMatchObject({ entry: 'ann__v1', status: 'pending', points: null });
+    expect(asOfV1.rows[0].projects.p2!.note).toMatch(/only a newer one was graded/);
+    expect(asOfV1.rows[0].course_points).toBeNull();
     // And before either: nothing yet, before the deadline.
     const none = buildGradebook([loadBatchInput(p2latest)], loadCourse(), { asOf: DateTime.fromISO('2026-10-16T12:00:00-04:00') });
     expect(none.rows[0].projects.p2).toMatchObject({ entry: null, status: 'open' });

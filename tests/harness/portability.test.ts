@@ -54,6 +54,20 @@ describe('a relative import that finds nothing', () => {
     expect(o.run.cases[0]!.message).toMatch(/import '\.\/Helper': 'Helper' is spelled 'helper' on disk\. .*write 'helper'/);
   });
 
+  it('finds the folder spelled with other capitals on the way, too', async () => {
+    const d = starterWith("import { two } from './Lib/math';\nvoid two;");
+    mkdirSync(path.join(d, 'lib'));
+    writeFileSync(path.join(d, 'lib', 'math.ts'), 'export const two = 2;\n');
+    const o = await run('p2', d, { tasks: ['attention'] });
+    expect(o.run.cases[0]!.message).toMatch(/import '\.\/Lib\/math': 'Lib' is spelled 'lib' on disk/);
+  });
+
+  it("a package the harness provides, asked for a path it does not have, gets that error (not 'no such package')", async () => {
+    const o = await run('p2', starterWith("import '@tensorflow/tfjs/no-such-part';"), { tasks: ['attention'] });
+    expect(o.run.cases[0]!.message).not.toMatch(/nor is it a package the harness provides/);
+    expect(o.run.cases[0]!.message).toMatch(/no-such-part/);
+  });
+
   it("says that a grader's file (the oracle) may not be imported, rather than only that it is not there", async () => {
     const o = await run('p2', starterWith("import { attention as a } from '../oracle.ts';\nvoid a;"), { tasks: ['attention'] });
     expect(o.run.cases[0]!.message).toMatch(/'oracle\.ts' is the name of a file of the grader's, which a submission may not import/);

@@ -189,7 +189,7 @@ describe('p4 failure messages', () => {
     expect(by('flat/0').message).toMatch(/^query 0: id \d+ is returned twice \(results 0 and 1\)/);
     expect(by('ivf/0').message).toMatch(/^query 0: 7 results returned, expected 10 \(k = 10; at least 10 vectors are eligible\)/);
     // Positions instead of ids: said so, whether the position is an id or not.
-    expect(by('hnsw/0').message).toMatch(/^query 0, result 0: id \d+ was never added to the index \(\d+ is a position among the vectors added: return the ids given to add\(\)/);
+    expect(by('hnsw/0').message).toMatch(/^query 0, result 0: id (\d+) was never added to the index \(its distance is that of the vector added at position \1: return the ids given to add\(\)/);
     const positional = o.run.cases.filter((c) => c.task === 'hnsw' && /position/.test(c.message));
     expect(positional.length).toBe(2);
     for (const c of positional) expect(c.message).toMatch(/return the ids given to add\(\) with the vectors, not (their )?positions/);
