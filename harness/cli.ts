@@ -11,7 +11,7 @@ import { printRun } from './report/console.ts';
 import { HARNESS_ROOT, PlainLauncher, type Launcher } from './runner/launcher.ts';
 import { BubblewrapLauncher, sandboxProblem } from './runner/sandbox.ts';
 import { readSecret, referenceFolder } from './staff.ts';
-import { doctor, printDoctor } from './doctor.ts';
+import { doctor, printDoctor, probeRuntimes } from './doctor.ts';
 import { registerBatchCommands } from './batch/cli.ts';
 
 type Mode = 'test' | 'grade' | 'bench';
@@ -154,7 +154,13 @@ export async function main(argv: string[]): Promise<number> {
     .command('doctor')
     .description('what this machine offers: tensor backends, WebGPU adapter, sandbox, CUDA, Slurm')
     .option('--json', 'print only JSON')
-    .action(async (flags: { json?: boolean }) => {
+    .addOption(new Option('--probe', 'internal: probe the tensor runtimes and WebGPU here, print JSON').hideHelp())
+    .action(async (flags: { json?: boolean; probe?: boolean }) => {
+      if (flags.probe) {
+        process.stdout.write(JSON.stringify(await probeRuntimes()) + '\n');
+        result = 0;
+        return;
+      }
       const report = await doctor();
       if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else printDoctor(report);

@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BACKENDS, startTensorRuntime } from './child/tensor-runtime.ts';
+import { RUNTIME_NOISE } from './report/console.ts';
+import { HARNESS_ROOT } from './runner/launcher.ts';
 import { sandboxProblem } from './runner/sandbox.ts';
 
 export interface DoctorReport {
@@ -59,7 +61,8 @@ const ADAPTER_ADVICE: Partial<Record<NodeJS.Platform, string>> = {
   win32: 'Dawn uses Direct3D 12: update the graphics driver (or Windows)',
 };
 
-export async function doctor(): Promise<DoctorReport> {
+/** The probes that load the tensor runtimes and Dawn, in this process (`mlsys doctor --probe`). */
+export async function probeRuntimes(): Promise<Pick<DoctorReport, 'backends' | 'webgpu'>> {
   process.env.XDG_RUNTIME_DIR ??= os.tmpdir();
   const backends: DoctorReport['backends'] = {};
   for (const b of BACKENDS) {
@@ -70,7 +73,28 @@ export async function doctor(): Promise<DoctorReport> {
       backends[b] = { ok: false, error: e instanceof Error ? e.message : String(e) };
     }
   }
-  const webgpu = await webgpuAdapter();
+  return { backends, webgpu: await webgpuAdapter() };
+}
+
+/**
+ * The probes in a process of their own: Dawn prints warnings of its own from native code
+ * ("...artificially reduced..."), which only a child's output can be filtered of; its other
+ * output is passed on.
+ */
+async function probeInChild(): Promise<Pick<DoctorReport, 'backends' | 'webgpu'>> {
+  const r = await execa(process.execPath, [path.join(HARNESS_ROOT, 'bin', 'mlsys.js'), 'doctor', '--probe'], { reject: false, timeout: 120_000 });
+  const said = r.stderr.split('\n').filter((l) => l.trim() && !RUNTIME_NOISE.test(l));
+  if (said.length) process.stderr.write(said.join('\n') + '\n');
+  try {
+    return JSON.parse(r.stdout) as Pick<DoctorReport, 'backends' | 'webgpu'>;
+  } catch {
+    const why = `the probe of the tensor runtimes and WebGPU failed (${r.failed && r.timedOut ? 'timed out' : `exit ${r.exitCode}`})`;
+    return { backends: Object.fromEntries(BACKENDS.map((b) => [b, { ok: false, error: why }])), webgpu: { ok: false, error: why } };
+  }
+}
+
+export async function doctor(): Promise<DoctorReport> {
+  const { backends, webgpu } = await probeInChild();
   const problem = sandboxProblem();
   const nvcc = await version('nvcc', ['--version']);
   const slurm = await version('sbatch', ['--version']);

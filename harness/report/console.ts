@@ -61,7 +61,7 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
 }
 
 /** Lines the WebGPU runtime (Dawn) prints in every process that opens a device: not the student's. */
-const RUNTIME_NOISE = /^Warning: maxDynamic\w+ artificially reduced /;
+export const RUNTIME_NOISE = /^Warning: maxDynamic\w+ artificially reduced /;
 const SHOWN_LINES = 20;
 
 /** The options of this run that the re-run of one case needs to behave the same (its time limits, its backend). */
