@@ -2,6 +2,7 @@
 // 2 bad usage, 3 the submission could not be loaded, 4 not gradable (a harness or machine fault).
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync, realpathSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { BACKENDS, type BackendName } from './child/tensor-runtime.ts';
 import { executeRun, type RunOptions } from './grade/run.ts';
@@ -49,7 +50,9 @@ function pickLauncher(mode: 'auto' | 'required' | 'off', say: (s: string) => voi
   if (mode === 'required')
     throw new ExitError(
       4,
-      `not gradable: --sandbox required, but ${problem}. ${process.platform === 'linux' ? 'Install it, or pass' : 'Pass'} --sandbox auto for a local, unsandboxed run.`,
+      process.env.MLSYS_BATCH
+        ? `not gradable: --sandbox required, but ${problem} on this node (${os.hostname()}). Install it there: a batch keeps the --sandbox it was started with.`
+        : `not gradable: --sandbox required, but ${problem}. ${process.platform === 'linux' ? 'Install it, or pass' : 'Pass'} --sandbox auto for a local, unsandboxed run.`,
     );
   say(`WARNING: ${problem}. Running your code WITHOUT a sandbox (fine on your own machine; grading always sandboxes).`);
   return new PlainLauncher();

@@ -6,9 +6,10 @@
 // counts once: its own code may be what trips the harness.
 //
 // An install fault can also look like the students' own: a package the harness provides missing
-// on the node makes every submission fail to load, a zero each. Submission after submission
-// failing to load with the very same message (a syntax error names its own file and line) halts
-// the batch too, and those zeros are held back until a person resumes it.
+// on the node makes every submission that imports it fail to load, a zero each. Submission after
+// submission failing to load for want of one of the harness's own packages, with the very same
+// message, halts the batch too, and those zeros are held back until a person resumes it. (A
+// package the harness does not provide, which students import alike, is their own doing.)
 import type { SubmissionState } from './state.ts';
 
 /** How a submission's last attempt ended, for the breaker: null when it does not count either way. */
@@ -20,13 +21,27 @@ export function attemptVerdict(s: SubmissionState): 'graded' | 'fault' | null {
   return null;
 }
 
+/** The package a load failure says is missing ('@scope/name' or 'name'), or null. */
+export function missingPackage(message: string): string | null {
+  const m = /Cannot find (?:package|module) '([^']+)'/.exec(message);
+  if (!m || m[1]!.startsWith('.') || m[1]!.startsWith('/')) return null;
+  const parts = m[1]!.split('/');
+  return parts[0]!.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
 export class FaultStreak {
   private readonly faults = new Set<string>();
   private loads: { message: string; keys: Set<string> } | null = null;
   private held: string | null = null;
 
-  /** `limit`: different submissions in a row; 0 never halts. */
-  constructor(readonly limit: number) {}
+  /**
+   * `limit`: different submissions in a row; 0 never halts. `provided`: the packages the
+   * harness provides (its own dependencies), whose absence is the install's fault.
+   */
+  constructor(
+    readonly limit: number,
+    private readonly provided: string[] = [],
+  ) {}
 
   /** The message of the zeros the halt holds back, or null. */
   get heldMessage(): string | null {
@@ -38,7 +53,8 @@ export class FaultStreak {
     const verdict = attemptVerdict(s);
     if (verdict === 'graded') {
       this.faults.clear();
-      if (s.status !== 'load_failed') this.loads = null;
+      const installFault = s.status === 'load_failed' && this.provided.includes(missingPackage(s.message) ?? '');
+      if (!installFault) this.loads = null;
       else if (this.loads?.message === s.message) this.loads.keys.add(s.key);
       else this.loads = { message: s.message, keys: new Set([s.key]) };
     }
@@ -52,9 +68,8 @@ export class FaultStreak {
     if (this.loads && this.loads.keys.size >= this.limit) {
       this.held ??= this.loads.message;
       return (
-        `${this.loads.keys.size} submissions in a row could not be loaded, all with the same message: the install is probably ` +
-        `broken, not the submissions (${this.loads.message}); their zeros are held back. If these really are the submissions' ` +
-        `own doing, resume with --halt-after 0`
+        `${this.loads.keys.size} submissions in a row could not be loaded for want of a package the harness provides, all with the ` +
+        `same message: the install is probably broken, not the submissions (${this.loads.message}); their zeros are held back`
       );
     }
     return null;

@@ -3,7 +3,9 @@
 // --max-attempts), and records every step in the submission's state.json as it happens. It never
 // turns a fault into a score: what still fails after its attempts is "not gradable". Faults in
 // submission after submission halt the batch (breaker.ts).
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { HARNESS_ROOT } from '../runner/launcher.ts';
 import { FaultStreak } from './breaker.ts';
 import { readGrade, logTail } from './results.ts';
 import { taskKey, type JobRef, type Scheduler, type TaskReport } from './scheduler.ts';
@@ -28,6 +30,15 @@ export interface DriveResult {
 }
 
 const now = () => new Date().toISOString();
+
+/** The packages the harness provides to submissions: its own dependencies. */
+function providedPackages(): string[] {
+  try {
+    return Object.keys((JSON.parse(readFileSync(path.join(HARNESS_ROOT, 'package.json'), 'utf8')) as { dependencies?: object }).dependencies ?? {});
+  } catch {
+    return [];
+  }
+}
 
 /** The scheduler's name for the batch's jobs: how a stray one is recognised. */
 export const jobName = (batch: Batch): string => `mlsys-${batch.project}-${batch.id}`;
@@ -99,7 +110,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
   for (const s of store.allStates()) if (current.has(s.key) || s.status === 'running') byIndex.set(s.index, s);
   const states = () => [...byIndex.values()].sort((a, b) => a.index - b.index);
   const started = new Set<number>();
-  const streak = new FaultStreak(batch.options.halt_after);
+  const streak = new FaultStreak(batch.options.halt_after, providedPackages());
   let first = true;
   for (;;) {
     let changed = first;

@@ -47,6 +47,8 @@ export interface GradebookProject {
   regrade: 'latest' | 'best';
   tasks: { id: string; title: string; max: number }[];
   batch_dir: string;
+  /** Why the batch halted (its submissions wait for a resume), or null. */
+  halted: string | null;
 }
 
 export interface GradebookRow {
@@ -139,6 +141,7 @@ export function buildGradebook(inputs: BatchInput[], course: Course, opt: { rost
       regrade: i.batch.options.regrade,
       tasks: projectTasks(i.states, i.declared),
       batch_dir: i.dir,
+      halted: i.batch.halted,
     };
   });
 
@@ -193,7 +196,7 @@ export function buildGradebook(inputs: BatchInput[], course: Course, opt: { rost
       projects.forEach((gp, k) => {
         const cell = makeCell(gp, picks[k], late.get(gp.id) ?? null);
         cells[gp.id] = cell;
-        if (['over_budget', 'unknown_time', 'rejected', 'not_gradable'].includes(cell.status)) flags.push(`${gp.id}: ${cell.note}`);
+        if (['over_budget', 'unknown_time', 'rejected', 'not_gradable', 'pending'].includes(cell.status)) flags.push(`${gp.id}: ${cell.note}`);
         for (const f of picks[k]?.flags ?? []) flags.push(`${gp.id}: ${f}`);
       });
       if (roster.length && !rosterOf.has(student.id))
@@ -250,13 +253,17 @@ function makeCell(gp: GradebookProject, pick: SubmissionState | null, late: Late
     return {
       ...base,
       status: 'pending',
-      note: `${pick.name} (handed in ${pick.submitted_at ?? 'at an unknown time'}) is the submission that counts at this time, but only a newer one was graded (--regrade latest): grade it in a batch of its own to settle this cell`,
+      note: `${pick.name} (handed in ${pick.submitted_at ?? 'at an unknown time'}) is the submission that counts at this time, but only a newer one was graded (--regrade latest): resuming the batch with --regrade best grades every submission and settles this cell`,
     };
   if (late?.status === 'missing') return zero('missing', late.note);
   switch (pick.status) {
     case 'queued':
     case 'running':
-      return { ...base, status: 'pending', note: 'still being graded' };
+      return {
+        ...base,
+        status: 'pending',
+        note: gp.halted ? `held: its batch halted (${gp.batch_dir}/batch.json says why); fix the fault, then resume the batch` : 'still being graded',
+      };
     case 'not_gradable':
       return { ...base, status: 'not_gradable', note: `not gradable (re-run the batch with --resume): ${pick.message}` };
     case 'rejected':

@@ -41,6 +41,7 @@ rm -f "$res/done.json"
 node=${shq(process.execPath)}
 [ -x "$node" ] || node=node
 echo "=== job $job task $idx on $(hostname) at $(date -u +%FT%TZ)" >>"$res/grade.log"
+export MLSYS_BATCH=1 # mlsys grade's advice is then for the node, not for the command line
 ${run} grade ${grade} >>"$res/grade.log" 2>&1
 rc=$?
 tmp="$res/.done.json.$$"

@@ -78,8 +78,13 @@ function oneLine(s: string, max = 300): string {
   return t.length > max ? `${t.slice(0, max - 3)}...` : t;
 }
 
-/** The last lines of a grade's log, for a message when nothing else says what happened. */
+/** The last lines of a grade's log, for a message when nothing else says what happened (the job script's own header lines left out). */
 export function logTail(file: string, lines = 5): string {
   if (!existsSync(file)) return '';
-  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  return readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .filter((l) => !l.startsWith('=== job '))
+    .slice(-lines)
+    .join('\n');
 }

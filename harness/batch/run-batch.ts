@@ -120,8 +120,7 @@ function printOutcome(states: ReturnType<BatchStore['allStates']>, out: string, 
 export async function runBatch(project: string | undefined, submissions: string | undefined, f: BatchFlags): Promise<number> {
   const progress = new Progress(process.stderr, Boolean(f.json));
   const say = (s: string) => progress.log(s);
-  const pollMs = f.pollInterval ? Number(f.pollInterval) * 1000 : f.slurm ? 10_000 : 500;
-  if (!(pollMs > 0)) throw new UsageError('--poll-interval must be a positive number of seconds');
+  if (f.pollInterval !== undefined && !(Number(f.pollInterval) > 0)) throw new UsageError('--poll-interval must be a positive number of seconds');
 
   let store: BatchStore;
   let batch: Batch;
@@ -181,6 +180,8 @@ export async function runBatch(project: string | undefined, submissions: string 
     say(`batch ${batch.id}: ${p.id}, ${found.entries.length} submission(s) from ${path.resolve(submissions)} -> ${store.outDir}`);
   }
 
+  // By the batch's own scheduler (a --collect or --cancel names none): Slurm is polled gently.
+  const pollMs = f.pollInterval ? Number(f.pollInterval) * 1000 : batch.options.scheduler === 'slurm' ? 10_000 : 500;
   const scheduler = makeScheduler(batch, store, pollMs);
   if (scheduler instanceof SlurmScheduler && store.exists()) {
     const known = new Set([...batch.jobs.map((j) => j.id), ...store.allStates().flatMap((s) => (s.job ? [s.job.id] : []))]);
@@ -191,8 +192,15 @@ export async function runBatch(project: string | undefined, submissions: string 
     batch.cancelled = true;
     store.writeBatch(batch);
     let n = 0;
+    let finished = 0;
     for (const s of store.allStates()) {
       if (s.status !== 'running' || !s.job) continue;
+      // Graded already (its result is there): kept, and collected by the next --resume or --collect.
+      const done = store.readDone(s.key);
+      if (done && done.job === s.job.id && done.task === s.index) {
+        finished++;
+        continue;
+      }
       await scheduler.cancel({ id: s.job.id, indices: [s.index] });
       s.attempts.push({ scheduler: s.job.scheduler, job: s.job.id, outcome: 'cancelled with --cancel', exit_code: null, host: null, ended_at: new Date().toISOString(), counted: false });
       s.status = 'queued';
@@ -202,7 +210,9 @@ export async function runBatch(project: string | undefined, submissions: string 
       n++;
     }
     writeSummary(store.outDir, batch, store.allStates());
-    say(`cancelled ${n} submission(s) in flight; this takes the batch up again:\n${resumeLines(batch, store.outDir)}`);
+    say(
+      `cancelled ${n} submission(s) in flight${finished ? ` (${finished} had finished: their results are kept)` : ''}; this takes the batch up again:\n${resumeLines(batch, store.outDir)}`,
+    );
     return 0;
   }
 

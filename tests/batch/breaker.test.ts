@@ -2,9 +2,14 @@
 // halt, that one submission failing again and again counts once, and that a grade in between
 // resets the count; the resume command repeats the options a resume must keep.
 import { describe, expect, it } from 'vitest';
-import { attemptVerdict, FaultStreak } from '../../harness/batch/breaker.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { attemptVerdict, FaultStreak, missingPackage } from '../../harness/batch/breaker.ts';
+import { drive } from '../../harness/batch/controller.ts';
+import { LocalPool } from '../../harness/batch/local.ts';
 import { resumeCommand, resumeLines } from '../../harness/batch/resume-command.ts';
-import type { Batch, SubmissionState } from '../../harness/batch/state.ts';
+import { BatchStore, type Batch, type SubmissionState } from '../../harness/batch/state.ts';
 
 function sub(key: string, status: SubmissionState['status'], counted = true): SubmissionState {
   return {
@@ -51,8 +56,8 @@ describe('the fault streak', () => {
     expect(s.record(sub('f', 'not_gradable'))).not.toBeNull();
   });
 
-  it('halts on submissions that could not load, all with the same message, and names them to hold back', () => {
-    const s = new FaultStreak(3);
+  it("halts on submissions that could not load for want of a package the harness provides, all with the same message", () => {
+    const s = new FaultStreak(3, ['@tensorflow/tfjs']);
     const failed = (k: string, message: string) => ({ ...sub(k, 'load_failed'), message });
     const same = "could not be loaded: Cannot find package '@tensorflow/tfjs' imported from index.ts";
     expect(s.record(failed('a', same))).toBeNull();
@@ -61,14 +66,51 @@ describe('the fault streak', () => {
     expect(s.record(failed('d', same))).toBeNull();
     expect(s.record(sub('x', 'queued'))).toBeNull(); // a fault between does not break it
     const why = s.record(failed('e', same));
-    expect(why).toMatch(/^3 submissions in a row could not be loaded, all with the same message: the install is probably broken/);
-    expect(why).toMatch(/resume with --halt-after 0$/);
+    expect(why).toMatch(/^3 submissions in a row could not be loaded for want of a package the harness provides, all with the same message: the install is probably broken/);
     expect(s.heldMessage).toBe(same);
     // A grade between starts it again.
-    const t = new FaultStreak(2);
+    const t = new FaultStreak(2, ['@tensorflow/tfjs']);
     t.record(failed('a', same));
     t.record(sub('b', 'graded'));
     expect(t.record(failed('c', same))).toBeNull();
+    // A package the harness does not provide, imported alike by many: the students' own doing.
+    const own = new FaultStreak(2, ['@tensorflow/tfjs']);
+    const theirs = "could not be loaded: Cannot find package 'attention-helpers' imported from index.ts (nor is it a package the harness provides)";
+    for (const k of 'abcdef') expect(own.record(failed(k, theirs))).toBeNull();
+    expect(missingPackage("Cannot find package '@tensorflow/tfjs-core/dist/x' imported from index.ts")).toBe('@tensorflow/tfjs-core');
+    expect(missingPackage("Cannot find module './helper' imported from index.ts")).toBeNull();
+  });
+
+  it('the controller holds back such zeros and halts, with the real local pool (a job script stands in for a node that lacks the package)', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'mlsys-breaker-'));
+    const store = new BatchStore(out);
+    const b: Batch = { ...batchOf({ halt_after: 2, concurrency: 1 }), cancelled: false, halted: null, held_message: null, entries: ['a', 'b', 'c'].map((k, index) => ({ index, key: k, name: k, current: true })) };
+    store.writeBatch(b);
+    for (const [index, k] of ['a', 'b', 'c'].entries()) store.writeState({ ...sub(k, 'queued'), index, attempts: [], message: '' });
+    store.writeManifest(['a', 'b', 'c'].map((key, index) => ({ index, key, codeDir: null })));
+    // What `mlsys grade` writes on a node whose install lacks @tensorflow/tfjs: a load failure.
+    const message = "your code could not be loaded: Error: Cannot find package '@tensorflow/tfjs' imported from index.ts (nor is it a package the harness provides)";
+    const run = { status: 'load_failed', cases: [{ message }], perf: [], score: { total: 0, max: 3, tasks: [] }, warnings: [], not_gradable_reason: null };
+    writeFileSync(
+      store.jobScript,
+      `#!/bin/bash
+res=$(awk -F'\\t' -v i="$MLSYS_TASK_INDEX" '$1 == i { print $4 }' ${JSON.stringify(store.manifestFile)})
+mkdir -p "$res/result"
+printf '%s' ${JSON.stringify(JSON.stringify(run))} > "$res/result/run.json"
+printf '{"rc":3,"job":"%s","task":%d,"host":"node1","at":"now"}' "$MLSYS_JOB_ID" "$MLSYS_TASK_INDEX" > "$res/done.json"
+`,
+      { mode: 0o755 },
+    );
+    const r = await drive({ store, batch: b, scheduler: new LocalPool(1, path.join(out, 'pids')), wait: true, pollMs: 20, onChange: () => {}, say: () => {} });
+    expect(r.finished).toBe(false);
+    expect(store.readBatch().halted).toMatch(/could not be loaded for want of a package the harness provides/);
+    expect(store.readBatch().held_message).toBe(message);
+    for (const k of ['a', 'b', 'c']) {
+      const s = store.readState(k)!;
+      expect(s.status).toBe('queued'); // none kept as a zero
+      expect(s.score).toBeNull();
+      expect(s.attempts.every((x) => !x.counted)).toBe(true);
+    }
   });
 
   it('leaves out attempts cut short by the batch being stopped, and never halts at 0', () => {
@@ -78,8 +120,9 @@ describe('the fault streak', () => {
   });
 });
 
-describe('the resume command', () => {
-  const batch = (over: Partial<Batch['options']>): Batch => ({
+/** A batch's record, for the tests: the options given over the defaults. */
+function batchOf(over: Partial<Batch['options']>): Batch {
+  return {
     schema: 'mlsys.batch/1',
     id: 'x',
     project: 'p2',
@@ -107,7 +150,11 @@ describe('the resume command', () => {
     cancelled: true,
     halted: 'why',
     held_message: null,
-  });
+  };
+}
+
+describe('the resume command', () => {
+  const batch = batchOf;
 
   it('leaves out the defaults and quotes what the shell would split', () => {
     expect(resumeCommand(batch({}), '/out/p2')).toBe("mlsys batch p2 '/class/p2 subs' --out /out/p2 --resume --concurrency 2");

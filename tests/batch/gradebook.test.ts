@@ -134,6 +134,7 @@ describe('the gradebook', () => {
     expect(asOfV1.rows[0].projects.p2).toMatchObject({ entry: 'ann__v1', status: 'pending', points: null });
     expect(asOfV1.rows[0].projects.p2!.note).toMatch(/only a newer one was graded/);
     expect(asOfV1.rows[0].course_points).toBeNull();
+    expect(asOfV1.rows[0].flags.join(' ')).toMatch(/p2: .*resuming the batch with --regrade best/); // flagged for a person
     // And before either: nothing yet, before the deadline.
     const none = buildGradebook([loadBatchInput(p2latest)], loadCourse(), { asOf: DateTime.fromISO('2026-10-16T12:00:00-04:00') });
     expect(none.rows[0].projects.p2).toMatchObject({ entry: null, status: 'open' });

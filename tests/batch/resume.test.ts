@@ -139,7 +139,8 @@ describe('mlsys batch --resume', () => {
     expect(s.status).toBe('not_gradable');
     expect(s.score).toBeNull();
     expect(s.attempts.map((x: { outcome: string }) => x.outcome)).toEqual(['exit 4', 'exit 4']);
-    expect(s.message).toMatch(/not gradable after 2 attempts .*never a zero.*bubblewrap/);
+    expect(s.message).toMatch(/not gradable after 2 attempts .*never a zero.*bubblewrap.*on this node .*Install it there: a batch keeps the --sandbox it was started with/);
+    expect(s.message).not.toMatch(/=== job|--sandbox auto/); // no job-log header, no advice a resume would refuse
     const row = readFileSync(path.join(out, 'gradebook.csv'), 'utf8').split('\n')[1];
     expect(row).toMatch(/,not_gradable,/);
     expect(row).not.toMatch(/,0,not_gradable/);
@@ -185,27 +186,17 @@ describe('mlsys batch --resume', () => {
     expect(['a-first', 'b-second', 'c-third'].map(counted)).toEqual([1, 1, 1]);
   });
 
-  it('holds back zeros when submission after submission cannot load with the same message (a package missing from the install)', async () => {
+  it("does not halt on submissions that all import the same package the harness does not provide: that is the students' own doing", async () => {
+    // (A package the harness provides, missing from a node's install, halts it: tests/batch/breaker.test.ts.)
     const subs = tmpDir('class');
     for (const name of ['a', 'b', 'c']) {
       mkdirSync(path.join(subs, name));
-      writeFileSync(path.join(subs, name, 'index.ts'), "import 'mlsys-test-no-such-package';\nexport function attention() {}\n");
+      writeFileSync(path.join(subs, name, 'index.ts'), "import 'attention-helpers';\nexport function attention() {}\n");
     }
     const out = path.join(tmpDir('batch'), 'p2');
-    const args = ['batch', 'p2', subs, '--out', out, '--concurrency', '1', '--task', 'attention', '--sandbox', 'auto'];
-    const r = await mlsys([...args, '--halt-after', '2']);
-    expect(r.exitCode).toBe(4);
-    expect(r.stderr).toMatch(/HALTED: 2 submissions in a row could not be loaded, all with the same message: the install is probably broken/);
-    const held = ['a', 'b'].map((p) => state(out, p)!);
-    for (const s of held) {
-      expect(s).toMatchObject({ status: 'queued', score: null });
-      expect(s.attempts.at(-1)).toMatchObject({ counted: false });
-      expect(s.message).toMatch(/Cannot find package 'mlsys-test-no-such-package'.*held: the batch halted/);
-    }
-    expect(readFileSync(path.join(out, 'summary.csv'), 'utf8')).not.toMatch(/,load_failed,/);
-    // They really are the submissions' own doing: a person resumes without the breaker.
-    const again = await mlsys([...args, '--resume', '--halt-after', '0']);
-    expect(again.exitCode).toBe(0);
+    const r = await mlsys(['batch', 'p2', subs, '--out', out, '--concurrency', '1', '--task', 'attention', '--sandbox', 'auto', '--halt-after', '2']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).not.toMatch(/HALTED/);
     for (const p of ['a', 'b', 'c']) expect(state(out, p)).toMatchObject({ status: 'load_failed', score: { total: 0 } });
   });
 });
