@@ -27,6 +27,8 @@ export interface DriveOptions {
 export interface DriveResult {
   finished: boolean;
   states: SubmissionState[];
+  /** Indices the scheduler reported running (the others in flight wait for a slot). */
+  started: Set<number>;
 }
 
 const now = () => new Date().toISOString();
@@ -177,9 +179,9 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
 
     if (changed) o.onChange(states(), started);
     const open = states().filter((s) => !isFinal(s.status));
-    if (!open.length) return { finished: true, states: states() };
-    if (batch.cancelled && !open.some((s) => s.status === 'running')) return { finished: false, states: states() };
-    if (!o.wait) return { finished: false, states: states() };
+    if (!open.length) return { finished: true, states: states(), started };
+    if (batch.cancelled && !open.some((s) => s.status === 'running')) return { finished: false, states: states(), started };
+    if (!o.wait) return { finished: false, states: states(), started };
     await scheduler.wait(o.pollMs);
   }
 }

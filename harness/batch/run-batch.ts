@@ -108,8 +108,8 @@ function makeScheduler(batch: Batch, store: BatchStore, pollMs: number): Schedul
   return new SlurmScheduler({ ...batch.options.slurm!, throttle: batch.options.concurrency }, pollMs);
 }
 
-function printOutcome(states: ReturnType<BatchStore['allStates']>, out: string, finished: boolean, halted: boolean, say: (s: string) => void): void {
-  const c = countStates(states);
+function printOutcome(states: ReturnType<BatchStore['allStates']>, started: Set<number>, out: string, finished: boolean, halted: boolean, say: (s: string) => void): void {
+  const c = countStates(states, started);
   const superseded = states.filter((s) => s.status === 'superseded').length;
   const older = superseded ? ` (and ${superseded} older submission(s) superseded by a newer one of the same student, not graded)` : '';
   say(`\n${finished ? 'batch finished' : halted ? 'batch halted' : 'batch in progress'}: ${c.total} submission(s)${older}: ${c.graded} graded, ${c.zero} scored 0 (could not load or refused), ${c.notGradable} not gradable, ${c.running} running, ${c.queued} queued`);
@@ -252,10 +252,10 @@ export async function runBatch(project: string | undefined, submissions: string 
     process.removeListener('SIGTERM', stop);
   }
   const states = result.states;
-  writeSummary(store.outDir, batch, states);
+  writeSummary(store.outDir, batch, states, result.started);
   if (result.finished) await writeBatchReports(store.outDir, batch, store.allStates(), f.course ?? courseFile ?? batch.options.course ?? undefined);
   if (f.json) process.stdout.write(readFileSync(path.join(store.outDir, 'summary.json'), 'utf8'));
-  else printOutcome(states, store.outDir, result.finished, Boolean(batch.halted), (s) => process.stderr.write(s + '\n'));
+  else printOutcome(states, result.started, store.outDir, result.finished, Boolean(batch.halted), (s) => process.stderr.write(s + '\n'));
   if (batch.halted) {
     process.stderr.write(
       `\nHALTED: ${batch.halted}.\nNothing was graded 0 for it. Fix the fault (each submission's grade.log under subs/ has the details), then:\n${resumeLines(batch, store.outDir)}\n`,
