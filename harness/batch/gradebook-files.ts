@@ -16,7 +16,8 @@ export function gradebookCsv(g: Gradebook): string {
   }
   header.push('late hours used', 'late hours left', `course points (of ${g.course.total_weight})`, 'flags');
   const rows = g.rows.map((r) => {
-    const row = [r.student.id, r.student.name ?? r.roster?.name ?? '', r.student.email ?? '', r.student.sid ?? ''];
+    // What the submissions did not say, the roster does (its name, its SIS user id).
+    const row = [r.student.id, r.student.name ?? r.roster?.name ?? '', r.student.email ?? '', r.student.sid ?? (r.roster?.sisUserId || '')];
     for (const p of g.projects) {
       const c = r.projects[p.id];
       for (const t of p.tasks) row.push(num(c.tasks[t.id]));
