@@ -86,7 +86,8 @@ async function probeInChild(): Promise<Pick<DoctorReport, 'backends' | 'webgpu'>
   const said = r.stderr.split('\n').filter((l) => l.trim() && !RUNTIME_NOISE.test(l));
   if (said.length) process.stderr.write(said.join('\n') + '\n');
   try {
-    return JSON.parse(r.stdout) as Pick<DoctorReport, 'backends' | 'webgpu'>;
+    // The last line: a runtime could print a line of its own before it.
+    return JSON.parse(r.stdout.trimEnd().split('\n').at(-1) ?? '') as Pick<DoctorReport, 'backends' | 'webgpu'>;
   } catch {
     const why = `the probe of the tensor runtimes and WebGPU failed (${r.failed && r.timedOut ? 'timed out' : `exit ${r.exitCode}`})`;
     return { backends: Object.fromEntries(BACKENDS.map((b) => [b, { ok: false, error: why }])), webgpu: { ok: false, error: why } };

@@ -122,6 +122,15 @@ describe('submissions that never answer', () => {
     await expectNoSurvivors();
   });
 
+  it('a flood of well-formed messages that are not the reply cannot hold a call open past its limit', async () => {
+    const t0 = performance.now();
+    const { run: r } = await attack('phase-flood');
+    expect(byId(r.cases)['attention/0']).toMatchObject({ status: 'failed', kind: 'timeout' });
+    expectOthersPass(r.cases, 'attention/0');
+    expect(performance.now() - t0).toBeLessThan(60_000); // the flood never stops: the limit ends it
+    await expectNoSurvivors();
+  });
+
   it('an endless loop in attention times that case out; the next case runs on a fresh process', async () => {
     const { run: r } = await attack('loop-in-attention');
     const c = byId(r.cases);

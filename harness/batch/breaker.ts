@@ -7,9 +7,9 @@
 //
 // An install fault can also look like the students' own: a package the harness provides missing
 // on the node makes every submission that imports it fail to load, a zero each. Submission after
-// submission failing to load for want of one of the harness's own packages, with the very same
-// message, halts the batch too, and those zeros are held back until a person resumes it. (A
-// package the harness does not provide, which students import alike, is their own doing.)
+// submission failing to load for want of the same one of the harness's own packages halts the
+// batch too, and those zeros are held back until a person resumes it. (A package the harness
+// does not provide, which students import alike, is their own doing.)
 import type { SubmissionState } from './state.ts';
 
 /** How a submission's last attempt ended, for the breaker: null when it does not count either way. */
@@ -31,7 +31,7 @@ export function missingPackage(message: string): string | null {
 
 export class FaultStreak {
   private readonly faults = new Set<string>();
-  private loads: { message: string; keys: Set<string> } | null = null;
+  private loads: { pkg: string; message: string; keys: Set<string> } | null = null;
   private held: string | null = null;
 
   /**
@@ -43,8 +43,8 @@ export class FaultStreak {
     private readonly provided: string[] = [],
   ) {}
 
-  /** The message of the zeros the halt holds back, or null. */
-  get heldMessage(): string | null {
+  /** The missing package whose zeros the halt holds back, or null. */
+  get heldPackage(): string | null {
     return this.held;
   }
 
@@ -53,10 +53,11 @@ export class FaultStreak {
     const verdict = attemptVerdict(s);
     if (verdict === 'graded') {
       this.faults.clear();
-      const installFault = s.status === 'load_failed' && this.provided.includes(missingPackage(s.message) ?? '');
-      if (!installFault) this.loads = null;
-      else if (this.loads?.message === s.message) this.loads.keys.add(s.key);
-      else this.loads = { message: s.message, keys: new Set([s.key]) };
+      // By package, not by message: the message also names the file that imports it.
+      const pkg = s.status === 'load_failed' ? missingPackage(s.message) : null;
+      if (!pkg || !this.provided.includes(pkg)) this.loads = null;
+      else if (this.loads?.pkg === pkg) this.loads.keys.add(s.key);
+      else this.loads = { pkg, message: s.message, keys: new Set([s.key]) };
     }
     if (verdict === 'fault') this.faults.add(s.key);
     if (this.limit === 0) return null;
@@ -66,10 +67,10 @@ export class FaultStreak {
         `the node or the install is probably broken, not the submissions (the last: ${s.name}: ${s.message.replace(/; retrying \(.*\)$/, '')})`
       );
     if (this.loads && this.loads.keys.size >= this.limit) {
-      this.held ??= this.loads.message;
+      this.held ??= this.loads.pkg;
       return (
-        `${this.loads.keys.size} submissions in a row could not be loaded for want of a package the harness provides, all with the ` +
-        `same message: the install is probably broken, not the submissions (${this.loads.message}); their zeros are held back`
+        `${this.loads.keys.size} submissions in a row could not be loaded for want of ${this.loads.pkg}, a package the harness ` +
+        `provides: the install is probably broken, not the submissions (the last: ${this.loads.message}); their zeros are held back`
       );
     }
     return null;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HARNESS_ROOT } from '../runner/launcher.ts';
-import { FaultStreak } from './breaker.ts';
+import { FaultStreak, missingPackage } from './breaker.ts';
 import { readGrade, logTail } from './results.ts';
 import { taskKey, type JobRef, type Scheduler, type TaskReport } from './scheduler.ts';
 import { isFinal, type Attempt, type Batch, type BatchStore, type SubmissionState } from './state.ts';
@@ -36,7 +36,8 @@ const now = () => new Date().toISOString();
 /** The packages the harness provides to submissions: its own dependencies. */
 function providedPackages(): string[] {
   try {
-    return Object.keys((JSON.parse(readFileSync(path.join(HARNESS_ROOT, 'package.json'), 'utf8')) as { dependencies?: object }).dependencies ?? {});
+    const pkg = JSON.parse(readFileSync(path.join(HARNESS_ROOT, 'package.json'), 'utf8')) as { dependencies?: object; optionalDependencies?: object };
+    return [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})];
   } catch {
     return [];
   }
@@ -152,7 +153,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
       }
     }
     // After the whole pass, so that `started` knows every task the scheduler has begun.
-    if (haltWhy && !batch.halted) await halt(o, haltWhy, states(), started, streak.heldMessage);
+    if (haltWhy && !batch.halted) await halt(o, haltWhy, states(), started, streak.heldPackage);
 
     // 2. Submit what is queued, as one array.
     const queued = states().filter((s) => s.status === 'queued');
@@ -188,14 +189,14 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
 
 /**
  * Stops submitting: what waits in the scheduler's queue is taken back, what is running finishes,
- * zeros the halt doubts (could not load, all with `heldMessage`) wait again, and every
+ * zeros the halt doubts (could not load for want of `heldPackage`) wait again, and every
  * submission left waits for --resume.
  */
-async function halt(o: DriveOptions, why: string, states: SubmissionState[], started: Set<number>, heldMessage: string | null): Promise<void> {
+async function halt(o: DriveOptions, why: string, states: SubmissionState[], started: Set<number>, heldPackage: string | null): Promise<void> {
   const { store, batch, scheduler } = o;
   batch.cancelled = true;
   batch.halted = why;
-  batch.held_message = heldMessage;
+  batch.held_package = heldPackage;
   store.writeBatch(batch);
   o.say(`HALTED: ${why}. Nothing more is submitted; the gradings under way finish.`);
   const waiting = states.filter((s) => s.status === 'running' && s.job && !started.has(s.index));
@@ -217,9 +218,9 @@ async function halt(o: DriveOptions, why: string, states: SubmissionState[], sta
   }
 }
 
-/** A zero like those the halt holds back (could not load, with the same message). */
+/** A zero like those the halt holds back (could not load for want of the same package). */
 function isHeldZero(s: SubmissionState, batch: Batch): boolean {
-  return s.status === 'load_failed' && batch.held_message !== null && s.message === batch.held_message;
+  return s.status === 'load_failed' && batch.held_package !== null && missingPackage(s.message) === batch.held_package;
 }
 
 /** A zero the halt doubts (could not load, like the others before it) waits for a person instead. */

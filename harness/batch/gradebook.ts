@@ -49,6 +49,8 @@ export interface GradebookProject {
   batch_dir: string;
   /** Why the batch halted (its submissions wait for a resume), or null. */
   halted: string | null;
+  /** Stopped with --cancel (or a halt): nothing is graded until it is resumed. */
+  cancelled: boolean;
 }
 
 export interface GradebookRow {
@@ -142,6 +144,7 @@ export function buildGradebook(inputs: BatchInput[], course: Course, opt: { rost
       tasks: projectTasks(i.states, i.declared),
       batch_dir: i.dir,
       halted: i.batch.halted,
+      cancelled: i.batch.cancelled,
     };
   });
 
@@ -262,7 +265,11 @@ function makeCell(gp: GradebookProject, pick: SubmissionState | null, late: Late
       return {
         ...base,
         status: 'pending',
-        note: gp.halted ? `held: its batch halted (${gp.batch_dir}/batch.json says why); fix the fault, then resume the batch` : 'still being graded',
+        note: gp.halted
+          ? `held: its batch halted (${gp.batch_dir}/batch.json says why); fix the fault, then resume the batch`
+          : gp.cancelled
+            ? 'not graded: its batch was cancelled (--cancel); resume it to grade this'
+            : 'still being graded',
       };
     case 'not_gradable':
       return { ...base, status: 'not_gradable', note: `not gradable (re-run the batch with --resume): ${pick.message}` };

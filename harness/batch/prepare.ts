@@ -30,7 +30,7 @@ function newBatch(project: Project, submissionsDir: string, options: BatchOption
     jobs: [],
     cancelled: false,
     halted: null,
-    held_message: null,
+    held_package: null,
   };
 }
 
@@ -135,7 +135,7 @@ export async function prepareBatch(
       throw new UsageError(
         `--resume: the batch halted, and ${stillRunning} of its gradings are still running on Slurm: collect them first (mlsys batch --collect --out ${store.outDir}), then resume`,
       );
-    batch = { ...prev, options: { ...options }, submissions_dir: path.resolve(submissionsDir), cancelled: false, halted: null, held_message: null };
+    batch = { ...prev, options: { ...options }, submissions_dir: path.resolve(submissionsDir), cancelled: false, halted: null, held_package: null };
   } else {
     if (existsSync(store.outDir) && resume) say(`--resume: no batch in ${store.outDir} yet; starting one`);
     batch = newBatch(project, submissionsDir, options);

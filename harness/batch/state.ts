@@ -59,8 +59,8 @@ export const batchSchema = z.object({
   cancelled: z.boolean(),
   /** Why the batch halted by itself (faults in submission after submission: a broken node or install), or null. */
   halted: z.string().nullable().default(null),
-  /** When it halted on submissions that could not load alike: their message; later zeros with it are held back too. */
-  held_message: z.string().nullable().default(null),
+  /** When it halted on submissions that could not load for want of a package: that package; later such zeros are held back too. */
+  held_package: z.string().nullable().default(null),
 });
 export type Batch = z.infer<typeof batchSchema>;
 

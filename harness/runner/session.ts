@@ -256,7 +256,9 @@ export class SubmissionProcess {
     let phase: string | null = null;
     for (;;) {
       const left = timeoutMs - (performance.now() - t0);
-      const m = await this.receive(left);
+      // Past the deadline, nothing more is read: a child that floods the channel with other
+      // messages (phases, stale replies) cannot hold the call open.
+      const m = left > 0 ? await this.receive(left) : null;
       const wallMs = performance.now() - t0;
       if (m && (m.type === 'result' || m.type === 'error') && m.id === id) {
         if (m.type === 'result') return { ok: true, reply: m, wallMs };
@@ -307,7 +309,9 @@ export class SubmissionProcess {
     this.send({ type: 'status', id });
     const t0 = performance.now();
     for (;;) {
-      const m = await this.receive(ms - (performance.now() - t0));
+      const left = ms - (performance.now() - t0);
+      if (left <= 0) return null; // however many other messages keep coming
+      const m = await this.receive(left);
       if (!m || m.type === 'fatal') return null;
       if (m.type === 'status' && m.id === id) return typeof m.text === 'string' && m.text ? m.text.slice(0, 4000) : null;
     }

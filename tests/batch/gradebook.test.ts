@@ -35,7 +35,7 @@ function writeBatch(dir: string, project: string, regrade: 'latest' | 'best', su
     jobs: [],
     cancelled: false,
     halted: null,
-    held_message: null,
+    held_package: null,
   };
   store.writeBatch(batch);
   subs.forEach((s, index) => {
