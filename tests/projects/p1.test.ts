@@ -20,7 +20,16 @@ const COLLECTIVES = ['allReduce', 'reduceScatter', 'allGather', 'broadcast'];
 
 describe('p1 reference solution', () => {
   it(`scores full marks with hidden cases and speed measured against itself${HAVE_SANDBOX ? ' (sandboxed: eight ranks start under its limits)' : ''}`, async () => {
-    const o = await run('p1', REF, { mode: 'grade', hidden: true, secret: SECRET, sandbox: HAVE_SANDBOX, measure: { ...DEFAULT_MEASURE, budgetMs: 800 } });
+    const grade = () => run('p1', REF, { mode: 'grade', hidden: true, secret: SECRET, sandbox: HAVE_SANDBOX, measure: { ...DEFAULT_MEASURE, budgetMs: 800 } });
+    let o = await grade();
+    // The reference against itself has a true speedup of 1; its ranks are threads on a busy
+    // 2-core machine, and one measurement can still dip under a target (17.83 of 18 was seen).
+    // It is measured once more in that case (correctness is not re-judged: it must be full both
+    // times), and must then earn every point, as the p2, p3 and p4 tests do.
+    if (o.exitCode !== 0 || o.run.score!.total < 18) {
+      expect(o.run.cases.every((c) => c.status === 'passed')).toBe(true);
+      o = await grade();
+    }
     expect(o.exitCode).toBe(0);
     const failed = o.run.cases.filter((c) => c.status !== 'passed');
     expect(failed.map((c) => `${c.id}: ${c.message}`)).toEqual([]);
