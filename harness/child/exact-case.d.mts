@@ -5,3 +5,4 @@ export interface CaseMismatch {
 }
 export function caseMismatch(file: string, fromDir: string): CaseMismatch | null;
 export function caseMessage(what: string, m: CaseMismatch): string;
+export function stem(name: string): string;

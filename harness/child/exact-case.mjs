@@ -14,21 +14,28 @@ function names(dir) {
   }
 }
 
+/** A module file's name without its extension. */
+export const stem = (name) => name.replace(/\.(ts|mts|js|mjs)$/, '');
+
 /**
- * The first name on the way from `fromDir` to `file` (which exists) that is spelled with other
- * capitals than on disk: { wrote, onDisk }, or null when every name matches exactly.
+ * The first name on the way from `fromDir` to `file` that is spelled with other capitals than on
+ * disk: { wrote, onDisk }, or null when every name matches exactly (or one is not there in any
+ * spelling). `file` may not exist as written: an import that found nothing, whose last name may
+ * also leave out its extension (`./Helper` for helper.ts).
  */
 export function caseMismatch(file, fromDir) {
+  const segs = path.relative(fromDir, file).split(path.sep);
   let dir = fromDir;
-  for (const seg of path.relative(fromDir, file).split(path.sep)) {
+  for (const [i, seg] of segs.entries()) {
     if (seg === '..' || seg === '.' || seg === '') {
       dir = path.resolve(dir, seg);
       continue;
     }
     const here = names(dir);
     if (here && !here.includes(seg)) {
-      const onDisk = here.find((n) => n.toLowerCase() === seg.toLowerCase());
-      if (onDisk) return { wrote: seg, onDisk };
+      const bare = i === segs.length - 1 && !path.extname(seg);
+      const onDisk = here.find((n) => n.toLowerCase() === seg.toLowerCase() || (bare && stem(n).toLowerCase() === seg.toLowerCase()));
+      return onDisk ? { wrote: seg, onDisk: bare ? stem(onDisk) : onDisk } : null;
     }
     dir = path.join(dir, seg);
   }

@@ -9,10 +9,9 @@
 // - A relative import spelled with other capitals than the file on disk is refused, as the
 //   grader's case-sensitive file system would (exact-case.mjs); only where the file system
 //   ignores case can such an import resolve at all.
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { caseMessage, caseMismatch } from './exact-case.mjs';
+import { caseMessage, caseMismatch, stem } from './exact-case.mjs';
 import { graderOnlyCheck } from './grader-only.mjs';
 
 const HARNESS_URL = new URL('../../package.json', import.meta.url).href;
@@ -26,8 +25,6 @@ export function initialize(data) {
   graderOnlyNames = (data?.graderOnly ?? []).map((p) => path.basename(p)).filter((n) => /\.\w+$/.test(n)); // files, not folders
 }
 
-const stem = (name) => name.replace(/\.(ts|mts|js|mjs)$/, '');
-
 /**
  * Why a relative import found nothing, when it can be told: a file of that name in other capitals
  * (which a file system that ignores case would have taken), or a grader-only file's name.
@@ -36,31 +33,8 @@ function explainMissing(specifier, parentURL) {
   if (!parentURL?.startsWith('file:')) return '';
   const from = path.dirname(fileURLToPath(parentURL));
   const target = path.resolve(from, specifier);
-  const names = (dir) => {
-    try {
-      return readdirSync(dir);
-    } catch {
-      return [];
-    }
-  };
-  // Name by name from the importing file's folder: the first that is not there as written.
-  const segs = path.relative(from, target).split(path.sep);
-  let dir = from;
-  for (const [i, seg] of segs.entries()) {
-    if (seg === '..' || seg === '.' || seg === '') {
-      dir = path.resolve(dir, seg);
-      continue;
-    }
-    const here = names(dir);
-    if (here.includes(seg)) {
-      dir = path.join(dir, seg);
-      continue;
-    }
-    const last = i === segs.length - 1;
-    const near = here.find((n) => n.toLowerCase() === seg.toLowerCase() || (last && stem(n).toLowerCase() === seg.toLowerCase()));
-    if (near) return `. ${caseMessage(`import '${specifier}'`, { wrote: seg, onDisk: last && !path.extname(seg) ? stem(near) : near })}`;
-    break;
-  }
+  const m = caseMismatch(target, from);
+  if (m) return `. ${caseMessage(`import '${specifier}'`, m)}`;
   const want = path.basename(target);
   if (graderOnlyNames.some((g) => stem(g) === stem(want)))
     return `. '${want}' is the name of a file of the grader's, which a submission may not import (and the copy of your folder it runs from has nothing around it): your code must compute its results itself`;
