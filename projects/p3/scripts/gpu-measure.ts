@@ -20,6 +20,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs as parseCliArgs } from 'node:util';
 import { DEVICE_DURATION_KEY, type ChildContext } from '../../../harness/child/api.ts';
+import { setExtraDawnFlags } from '../../../harness/child/gpu/device.ts';
 import { WARM_GROUPS, WARM_WGSL } from '../../../harness/child/gpu/launch.ts';
 import { quantile } from '../../../harness/measure/stats.ts';
 import type { Record_ } from '../../../harness/protocol/values.ts';
@@ -103,6 +104,8 @@ interface Case {
   /** Which implementation: the reference's own export, a variant of it, or the tfjs baseline. */
   impl: string;
   launch?: unknown;
+  /** Dawn flags for the process's device (a diagnostic; --fresh runs such a case in its own process). */
+  dawnFlags?: string[];
 }
 
 /**
@@ -149,10 +152,14 @@ function candidate(file: string, overrides: object = {}): object {
   return { file, overrides, workgroups: perRow };
 }
 
-/** A launch of a candidate transpose (./candidates/): one workgroup per T x T tile. */
-function candidateTiles(file: string, T: number): object {
-  return { file, workgroups: ({ rows, cols }: Record<string, number>) => [Math.ceil(cols! / T), Math.ceil(rows! / T)] };
+/** A launch of a candidate transpose (./candidates/): one workgroup per T x T tile, or per TPW tiles one below the other. */
+function candidateTiles(file: string, T: number, TPW = 1): object {
+  const workgroups = ({ rows, cols }: Record<string, number>) => [Math.ceil(cols! / T), Math.ceil(Math.ceil(rows! / T) / TPW)];
+  return TPW === 1 ? { file, workgroups } : { file, overrides: { TPW }, workgroups };
 }
+
+/** Leaves workgroup memory as the last workgroup left it: Dawn's zero-fill of it is turned off. */
+const NO_WORKGROUP_INIT = ['enable-dawn-features=disable_workgroup_init'];
 
 /**
  * --fresh: the memory-bound cases of the main set, the reference and candidate kernels on the same
@@ -163,8 +170,8 @@ function freshCases(small: boolean): Case[] {
   const s = (big: number, little: number) => (small ? little : big);
   const rows = (r: number, c: number) => ({ rows: r, cols: c });
   const out: Case[] = [];
-  const add = (task: string, d: Dims, impls: [string, unknown][]) => {
-    for (const [impl, launch] of impls) out.push({ task, label: `${task} ${JSON.stringify(d)}`, dims: d, impl, launch });
+  const add = (task: string, d: Dims, impls: ([string, unknown] | [string, unknown, string[]])[]) => {
+    for (const [impl, launch, dawnFlags] of impls) out.push({ task, label: `${task} ${JSON.stringify(d)}`, dims: d, impl, launch, ...(dawnFlags ? { dawnFlags } : {}) });
   };
   // Measured on an H100 on 2026-11-27 and not kept (docs/gpu-results.md): a softmax with the row
   // in registers and subgroup reductions, a 64 x 64 transpose, reduce_sum with more workgroups.
@@ -174,9 +181,17 @@ function freshCases(small: boolean): Case[] {
     ['reference', undefined],
     ['candidate softmax_ilp', candidate('softmax_ilp.wgsl', { WG: 256 })],
   ]);
+  // Rows of 128 KiB. The reference reads a row twice; the second read is cheap only while the row
+  // is still in the L2 cache (50 MB on an H100 or H200). With 256 threads a workgroup, about 8
+  // workgroups (rows) are resident per SM: some 1000 rows, 130 MB, between a row's two reads.
+  // With 1024 threads, 2 per SM: some 260 rows, 34 MB. The same kernels with bigger workgroups
+  // test that.
   add('softmax', rows(s(2048, 8), 32768), [
     ['reference', undefined],
+    ['candidate reference with WG 512', candidate('softmax.wgsl', { WG: 512 })],
+    ['candidate reference with WG 1024', candidate('softmax.wgsl', { WG: 1024 })],
     ['candidate softmax_ilp', candidate('softmax_ilp.wgsl', { WG: 256 })],
+    ['candidate softmax_ilp with WG 1024', candidate('softmax_ilp.wgsl', { WG: 1024 })],
     ['candidate softmax_named', candidate('softmax_named.wgsl', { WG: 1024 })],
   ]);
   add('layernorm', { ...rows(s(16384, 256), 4096), eps: 1e-5 }, [
@@ -190,6 +205,8 @@ function freshCases(small: boolean): Case[] {
       ['reference', undefined],
       ['candidate transpose_v4', candidateTiles('transpose_v4.wgsl', 32)],
       ['candidate transpose_v4_64', candidateTiles('transpose_v4_64.wgsl', 64)],
+      ['candidate transpose_multi, 4 tiles a workgroup', candidateTiles('transpose_multi.wgsl', 32, 4)],
+      ['diagnostic: reference, workgroup memory not zeroed', undefined, NO_WORKGROUP_INIT],
     ]);
   return out;
 }
@@ -254,6 +271,12 @@ async function main(): Promise<void> {
   }
   if (args.only !== null && args.only >= all.length) throw new Error(`--only ${args.only}: this set has ${all.length} cases (0 to ${all.length - 1})`);
   const chosen = args.only === null ? all : [all[args.only]!];
+  const flags = chosen.find((c) => c.dawnFlags)?.dawnFlags;
+  if (flags) {
+    // One device per process: such a case is run on its own (gpu-check.sh fresh does).
+    if (chosen.length > 1) throw new Error(`a case with Dawn flags (${flags.join(' ')}) runs on its own: pass --only`);
+    setExtraDawnFlags(flags);
+  }
   const setup = await child.setup!({ backend: args.backend });
   const t0 = performance.now();
   const ctx: ChildContext = { rt: null as never, resources: setup.resources, submissionDir: path.resolve(args.ref), entryUrl: pathToFileURL(path.resolve(args.ref, 'index.ts')).href, nowMs: () => performance.now() - t0, phase: () => {} };
@@ -380,7 +403,7 @@ function table(r: Result): string {
     let target = '';
     let verdict = '';
     // The targets are the reference's; candidates are shown against them too.
-    const ours = x.impl.startsWith('reference') || x.impl.startsWith('candidate');
+    const ours = x.impl.startsWith('reference') || x.impl.startsWith('candidate') || x.impl.startsWith('diagnostic');
     const big = /\b(4096|8192)\^3/.exec(x.label)?.[1];
     if (x.task === 'matmul' && ours && big) {
       target = big === '4096' ? '≥ 60% of cuBLAS fp32' : 'vs cuBLAS fp32 8192³';
