@@ -29,8 +29,8 @@ interface Resources {
   buffers: Map<string, GPUBuffer>;
   limits: Promise<Limits> | null;
   library: Promise<LibraryRunner> | null;
-  /** Pipelines that have run once (on a CPU adapter the first run includes compiling). */
-  ran: WeakSet<GPUComputePipeline>;
+  /** Pipelines compiled before their first run (a CPU adapter compiles at the first dispatch: GpuRunner.compile). */
+  compiled: WeakSet<GPUComputePipeline>;
 }
 
 /** What prepare hands to invoke. */
@@ -369,14 +369,18 @@ function kernelTask(task: TaskId): ChildTask<Args> {
         const dispatches: Dispatch[] = [];
         for (let i = 0; i < launch.passes.length; i++) dispatches.push({ pipeline: pipelines[i]!, bindGroup, workgroups: grid(task, launch.passes[i]!, sizes, info) });
         const what = `${task} (${[...new Set(launch.passes.map((p) => p.file))].join(', ')})`;
-        // A CPU adapter compiles a pipeline when it first runs: its first run gets more time.
-        const fresh = r.h.fallback && pipelines.some((p) => !r.ran.has(p));
+        const poison = [...Object.values(outs), scratch];
         try {
-          ({ ms, clock, warmRatio } = await r.runner.run({ dispatches, poison: [...Object.values(outs), scratch], what, watchdogMs: w.watchdog_ms * (fresh ? 4 : 1) }));
+          // A CPU adapter compiles a pipeline when it first runs: compiled first, with more time
+          // (none of the kernel's code runs then), its first run has the usual watchdog.
+          if (r.h.fallback && pipelines.some((p) => !r.compiled.has(p))) {
+            await r.runner.compile({ dispatches, poison, what, watchdogMs: w.watchdog_ms * 4 });
+            for (const p of pipelines) r.compiled.add(p);
+          }
+          ({ ms, clock, warmRatio } = await r.runner.run({ dispatches, poison, what, watchdogMs: w.watchdog_ms }));
         } finally {
           uniform.destroy();
         }
-        for (const p of pipelines) r.ran.add(p);
       }
       const out = await readOutputs(r, w, family, io, outs, outSizes);
       out.clock = clock;
@@ -401,7 +405,7 @@ export default defineChild({
   async setup({ backend }) {
     const h = await openGpu(adapterPolicyFor(backend));
     const runner = await GpuRunner.create(h);
-    const resources: Resources = { h, runner, pipelines: new PipelineCache(h), layouts: new Map(), inputs: new Map(), buffers: new Map(), limits: null, library: null, ran: new WeakSet() };
+    const resources: Resources = { h, runner, pipelines: new PipelineCache(h), layouts: new Map(), inputs: new Map(), buffers: new Map(), limits: null, library: null, compiled: new WeakSet() };
     return { resources, device: h.record };
   },
   tasks: Object.fromEntries(TASKS.map((t) => [t, kernelTask(t)])),

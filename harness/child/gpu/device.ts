@@ -203,11 +203,14 @@ export function endProcess(err: Error): Promise<never> {
   return new Promise<never>(() => {});
 }
 
+const ENDLESS_HINT = 'an endless loop in a kernel, or one far too slow for this size';
+
 /**
  * Waits for GPU work (a map, a submitted-work promise) with a watchdog: past `ms`, or when the
- * device is lost, the process is ended with a message naming `what`.
+ * device is lost, the process is ended with a message naming `what` (and `hint`, the likely cause
+ * of a timeout).
  */
-export async function settle<T>(h: GpuHandle, p: Promise<T>, what: string, ms: number): Promise<T> {
+export async function settle<T>(h: GpuHandle, p: Promise<T>, what: string, ms: number, hint = ENDLESS_HINT): Promise<T> {
   if (h.lost) return endProcess(lostError(h, what));
   let timer: NodeJS.Timeout | undefined;
   let poll: NodeJS.Timeout | undefined;
@@ -228,7 +231,7 @@ export async function settle<T>(h: GpuHandle, p: Promise<T>, what: string, ms: n
   if (outcome.why === 'timeout')
     return endProcess(
       new GpuFatalError(
-        `the GPU did not finish ${what} within ${(ms / 1000).toFixed(1)} s (an endless loop in a kernel, or one far too slow for this size). ` +
+        `the GPU did not finish ${what} within ${(ms / 1000).toFixed(1)} s (${hint}). ` +
           'A device with stuck work cannot be reused, so this process was stopped; the next case starts on a fresh process and device.',
       ),
     );

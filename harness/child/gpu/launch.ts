@@ -237,6 +237,8 @@ export class GpuRunner {
   private queryResolve: GPUBuffer | null = null;
   private queryRead: GPUBuffer | null = null;
   private staging: GPUBuffer | null = null;
+  /** Indirect dispatch arguments (0, 0, 0): an empty dispatch, for compile(). */
+  private emptyGrid: GPUBuffer | null = null;
   private poisonGroups = new WeakMap<GPUBuffer, GPUBindGroup>();
   private warm: { pipeline: GPUComputePipeline; group: GPUBindGroup } | null = null;
   /** Warm-up dispatches for the next timed run (see WARM_TARGET_MS). */
@@ -382,6 +384,39 @@ export class GpuRunner {
     pass.dispatchWorkgroups(strideGrid(this.h, s.n));
     pass.end();
     d.queue.submit([enc.finish()]);
+  }
+
+  /**
+   * Has the driver compile the dispatches' pipelines (and the poisoning's) without running any of
+   * their code: each is dispatched with no workgroups. Mesa's CPU driver compiles a pipeline when
+   * it is first dispatched, an empty dispatch included (seconds for a large kernel, with no shader
+   * cache, as in a fresh sandbox); done before a pipeline's first run, it keeps the compiling out
+   * of that run's watchdog, so that an endless kernel is stopped at the usual time. The empty grid
+   * comes from an indirect buffer, which WebGPU does not warn about as it does for
+   * dispatchWorkgroups(0). Errors are left for the run that follows, which reports them.
+   */
+  async compile(o: { dispatches: Dispatch[]; poison: GPUBuffer[]; what: string; watchdogMs: number }): Promise<void> {
+    const { device } = this.h;
+    this.emptyGrid ??= device.createBuffer({ size: 12, usage: 0x100 /* INDIRECT */, label: 'mlsys-empty-grid' }); // zero-filled
+    device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder({ label: `compiling ${o.what}` });
+    const pass = enc.beginComputePass({ label: `compiling ${o.what}` });
+    const all = [...o.dispatches, ...o.poison.slice(0, 1).map((b) => ({ pipeline: this.poisonPipeline, bindGroup: this.poisonGroup(b) }))];
+    for (const d of all) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroupsIndirect(this.emptyGrid, 0);
+    }
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    await device.popErrorScope();
+    await settle(
+      this.h,
+      device.queue.onSubmittedWorkDone(),
+      `compiling ${o.what}`,
+      o.watchdogMs,
+      'the CPU driver compiles a kernel when it first runs; none of its code ran yet: a kernel too large to compile?',
+    );
   }
 
   /**
