@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -10,7 +12,8 @@ export default defineConfig({
     // the two cores of a CI machine with another file's processes.
     maxWorkers: 1,
     fileParallelism: false,
-    env: { XDG_RUNTIME_DIR: '/tmp' },
+    // The shader caches that `test` and `bench` keep between runs go here, not to the user's own.
+    env: { XDG_RUNTIME_DIR: '/tmp', XDG_CACHE_HOME: path.join(os.tmpdir(), 'mlsys-test-cache') },
     // As p1's submission processes run (projects/p1/project.ts, nodeFlags): pools of ranks that
     // tests open in their own process get WebAssembly arenas, as the graded ones do.
     execArgv: ['--disable-wasm-trap-handler'],

@@ -10,6 +10,7 @@ import { Rng } from '../rng.ts';
 import type { BackendName } from '../child/tensor-runtime.ts';
 import type { Launcher } from '../runner/launcher.ts';
 import { SubmissionProcess, type StartOutcome } from '../runner/session.ts';
+import { ShaderCache } from '../runner/shader-cache.ts';
 import type { MeasureOptions } from '../measure/interleaved.ts';
 import { NotGradable } from './not-gradable.ts';
 import { benchRecords, measureAll, type Contender } from './perf.ts';
@@ -95,8 +96,10 @@ function stagedPrefixes(staged: string): string[] {
 
 /** Scratch folders still in use: removed even when the harness is killed by a signal. */
 const liveScratch = new Set<string>();
+const liveCaches = new Set<ShaderCache>();
 process.once('exit', () => {
   for (const s of liveScratch) for (const d of [s, `${s}.sub`]) rmSync(d, RM);
+  for (const c of liveCaches) rmSync(c.root, RM);
 });
 
 /**
@@ -126,6 +129,8 @@ export class Impl implements Contender {
   stdout = '';
   stderr = '';
   private scratch: string[] = [];
+  /** The GPU driver's shader cache, kept across this implementation's processes in the run. */
+  private shaderCache: ShaderCache | null = null;
 
   constructor(
     readonly name: string,
@@ -147,9 +152,23 @@ export class Impl implements Contender {
       const scratch = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'mlsys-scratch-')));
       this.scratch.push(scratch);
       liveScratch.add(scratch);
+      const gpu = needsGpu(this.opt);
+      if (gpu && !this.shaderCache) {
+        // Kept from run to run only for a student's own checks, not for grading.
+        this.shaderCache = ShaderCache.create(this.dir, { persist: this.opt.mode !== 'grade', sandboxed: this.opt.launcher.sandboxed });
+        liveCaches.add(this.shaderCache);
+      }
       const { proc, outcome } = await SubmissionProcess.start(
         this.opt.launcher,
-        { submissionDir: this.dir, scratchDir: scratch, env: {}, gpu: needsGpu(this.opt), nodeFlags: this.opt.project.nodeFlags, graderOnly: [...graderOnlyPaths(this.opt.project), ...(this.opt.referenceDir ? [path.resolve(this.opt.referenceDir)] : [])] },
+        {
+          submissionDir: this.dir,
+          scratchDir: scratch,
+          env: {},
+          gpu,
+          nodeFlags: this.opt.project.nodeFlags,
+          graderOnly: [...graderOnlyPaths(this.opt.project), ...(this.opt.referenceDir ? [path.resolve(this.opt.referenceDir)] : [])],
+          ...(this.shaderCache ? { shaderCacheDir: this.shaderCache.dir } : {}),
+        },
         { projectChild: this.opt.project.child, entry: this.opt.launcher.entryInside(this.entry, this.dir, scratch), backend: this.opt.backend },
         60000 * this.opt.timeoutScale,
       );
@@ -208,6 +227,16 @@ export class Impl implements Contender {
       liveScratch.delete(s);
     }
     this.scratch = [];
+  }
+
+  /** Stops it for good: its shader cache goes too (kept for the next run when persisting). */
+  async close(): Promise<void> {
+    await this.stop();
+    if (this.shaderCache) {
+      liveCaches.delete(this.shaderCache);
+      this.shaderCache.close();
+      this.shaderCache = null;
+    }
   }
 }
 
@@ -337,7 +366,7 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
         try {
           await measureAll(opt, run, sub!, ref, baselines, save);
         } finally {
-          for (const b of baselines) await b.stop();
+          for (const b of baselines) await b.close();
         }
       }
     }
@@ -358,8 +387,8 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
     run.score = null;
     exitCode = 4;
   } finally {
-    await sub?.stop();
-    await ref?.stop();
+    await sub?.close();
+    await ref?.close();
   }
   run.output = { stdout: sub?.stdout ?? '', stderr: sub?.stderr ?? '' };
   run.finished_at = nowIso();

@@ -4,6 +4,7 @@
 import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { shaderCacheEnv } from './shader-cache.ts';
 
 export const HARNESS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -23,6 +24,8 @@ export interface LaunchSpec {
   nodeFlags?: string[];
   /** Files and folders the child may not load, absolute (staff.ts graderOnlyPaths). */
   graderOnly?: string[];
+  /** A writable folder kept across this implementation's processes: the GPU driver's shader cache (shader-cache.ts). */
+  shaderCacheDir?: string;
 }
 
 export interface Command {
@@ -77,6 +80,7 @@ export function childEnv(root: string, spec: LaunchSpec): Record<string, string>
     XDG_RUNTIME_DIR: spec.scratchDir,
     NODE_PATH: path.join(root, 'node_modules'),
     ...(spec.gpu ? vulkanEnv() : {}),
+    ...(spec.gpu && spec.shaderCacheDir ? shaderCacheEnv(spec.shaderCacheDir) : {}),
     // Read by the child's module hooks (preload.mjs); paths, not secrets.
     ...(spec.graderOnly?.length ? { MLSYS_GRADER_ONLY: JSON.stringify(spec.graderOnly) } : {}),
     ...spec.env,

@@ -91,7 +91,8 @@ export class BubblewrapLauncher implements Launcher {
     const stage = stageSubmission(spec);
     execaSync('chmod', ['-R', 'a+rX', stage]);
     const ro = (p: string) => (existsSync(p) ? ['--ro-bind', p, p] : []);
-    const env = childEnv(HARNESS_ROOT, { ...spec, scratchDir: '/scratch' });
+    const cache = spec.gpu && spec.shaderCacheDir ? spec.shaderCacheDir : null;
+    const env = childEnv(HARNESS_ROOT, { ...spec, scratchDir: '/scratch', ...(cache ? { shaderCacheDir: '/cache' } : {}) });
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]);
     // The GPU's device nodes, the driver's files, and the Vulkan driver manifests the parent's
     // environment names (they may live outside the bound system folders).
@@ -116,6 +117,7 @@ export class BubblewrapLauncher implements Launcher {
       ...masks(spec.graderOnly ?? [], [...SYSTEM_RO, nodeDir, ...harnessBound]),
       '--ro-bind', stage, '/submission',
       '--bind', spec.scratchDir, '/scratch',
+      ...(cache ? ['--bind', cache, '/cache'] : []),
       ...gpu,
       '--chdir', '/scratch',
       process.execPath, ...driverArgs(HARNESS_ROOT, spec.nodeFlags),

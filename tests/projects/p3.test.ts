@@ -4,6 +4,8 @@
 // compile error with file:line:col, a validation error, outputs left unwritten (the NaN poison),
 // a wrong result, a bad launch, an endless kernel (its case fails, the next runs on a fresh
 // process), a library implementation outside a baseline.
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from '../../harness/grade/run.ts';
@@ -12,6 +14,7 @@ import type { CaseSpec, Project, Task } from '../../harness/project.ts';
 import { findProject } from '../../harness/projects.ts';
 import { PlainLauncher } from '../../harness/runner/launcher.ts';
 import { BubblewrapLauncher } from '../../harness/runner/sandbox.ts';
+import { shaderStoreFor } from '../../harness/runner/shader-cache.ts';
 import type { KParams } from '../../projects/p3/project.ts';
 import { familyOf, type Dims, type Family } from '../../projects/p3/spec.ts';
 import { FIXTURES, HAVE_SANDBOX, ROOT, run, tmpOut, type TestRunOptions } from '../helpers/run.ts';
@@ -221,6 +224,24 @@ describe.skipIf(!HAVE_WEBGPU)(TITLE, () => {
     expect(c2!.status).toBe('failed');
     expect(c2!.message).toMatch(/the GPU did not finish transpose \(transpose\.wgsl\) within 2\.0 s/);
     expect(c3!.status).toBe('passed');
+  });
+
+  it("keeps the driver's compiled kernels across a submission's processes, and for its next `test` run (sandboxed where it can be)", async () => {
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = mkdtempSync(path.join(os.tmpdir(), 'mlsys-cache-home-'));
+    try {
+      const o = await runP3(await p3(), REF, { tasks: ['transpose'], sandbox: HAVE_SANDBOX });
+      expect(o.run.cases.every((c) => c.status === 'passed')).toBe(true);
+      const device = o.run.device.tensor_device as Record<string, unknown>;
+      // Mesa's drivers keep a disk cache; a GPU's own driver has its own ways.
+      if (String(device.vendor).toLowerCase() !== 'mesa') return;
+      const store = shaderStoreFor(REF);
+      const files = readdirSync(store, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+      expect(files.map((e) => e.name)).toContain('mesa_cache.db');
+      expect(files.reduce((a, e) => a + statSync(path.join(e.parentPath, e.name)).size, 0)).toBeGreaterThan(1000);
+    } finally {
+      process.env.XDG_CACHE_HOME = saved;
+    }
   });
 
   it('bench times the reference, the submission and the tfjs-webgpu baseline, and does not time GPU-sized cases on a CPU adapter', async () => {
