@@ -99,7 +99,7 @@ const liveScratch = new Set<string>();
 const liveCaches = new Set<ShaderCache>();
 process.once('exit', () => {
   for (const s of liveScratch) for (const d of [s, `${s}.sub`]) rmSync(d, RM);
-  for (const c of liveCaches) rmSync(c.root, RM);
+  for (const c of liveCaches) rmSync(c.dir, RM);
 });
 
 /**
@@ -130,7 +130,7 @@ export class Impl implements Contender {
   stderr = '';
   private scratch: string[] = [];
   /** The GPU driver's shader cache, kept across this implementation's processes in the run. */
-  private shaderCache: ShaderCache | null = null;
+  private shaderCache: ShaderCache | null | undefined = undefined;
 
   constructor(
     readonly name: string,
@@ -153,10 +153,10 @@ export class Impl implements Contender {
       this.scratch.push(scratch);
       liveScratch.add(scratch);
       const gpu = needsGpu(this.opt);
-      if (gpu && !this.shaderCache) {
-        // Kept from run to run only for a student's own checks, not for grading.
+      if (gpu && this.shaderCache === undefined) {
+        // Kept from run to run only for a student's own checks (and never under the sandbox).
         this.shaderCache = ShaderCache.create(this.dir, { persist: this.opt.mode !== 'grade', sandboxed: this.opt.launcher.sandboxed });
-        liveCaches.add(this.shaderCache);
+        if (this.shaderCache) liveCaches.add(this.shaderCache);
       }
       const { proc, outcome } = await SubmissionProcess.start(
         this.opt.launcher,
@@ -235,8 +235,8 @@ export class Impl implements Contender {
     if (this.shaderCache) {
       liveCaches.delete(this.shaderCache);
       this.shaderCache.close();
-      this.shaderCache = null;
     }
+    this.shaderCache = undefined;
   }
 }
 

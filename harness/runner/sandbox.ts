@@ -8,6 +8,7 @@ import { execaSync } from 'execa';
 import { chmodSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createCgroup } from './cgroup.ts';
+import { giveToSandboxUser, SANDBOX_UID } from './sandbox-user.ts';
 import { childEnv, driverArgs, HARNESS_ROOT, stageSubmission, vulkanEnv, type Command, type LaunchSpec, type Launcher } from './launcher.ts';
 
 export interface SandboxLimits {
@@ -85,8 +86,9 @@ export class BubblewrapLauncher implements Launcher {
 
   command(spec: LaunchSpec): Command {
     const L = this.limits;
-    // The unprivileged user must be able to write its scratch folder (and read its own folder).
-    chmodSync(spec.scratchDir, 0o777);
+    // The unprivileged user must be able to write its scratch folder (and read its own folder):
+    // it is made that user's; where that cannot be done, anyone's.
+    if (!giveToSandboxUser(spec.scratchDir)) chmodSync(spec.scratchDir, 0o777);
     // A copy of the submission, readable by that user whatever the original's permissions.
     const stage = stageSubmission(spec);
     execaSync('chmod', ['-R', 'a+rX', stage]);
@@ -103,7 +105,7 @@ export class BubblewrapLauncher implements Launcher {
     const nodeDir = path.dirname(process.execPath);
     const harnessBound = ['harness', 'projects', 'node_modules', 'package.json'].map((p) => path.join(HARNESS_ROOT, p));
     const args = [
-      '--reuid=65534', '--regid=65534', '--clear-groups', '--',
+      `--reuid=${SANDBOX_UID}`, `--regid=${SANDBOX_UID}`, '--clear-groups', '--',
       'prlimit', `--cpu=${L.cpuSeconds}`, `--as=${L.addressSpaceBytes}`, `--nproc=${L.processes}`,
       `--fsize=${L.fileSizeBytes}`, `--nofile=${L.openFiles}`, '--core=0', '--',
       'bwrap', '--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv',

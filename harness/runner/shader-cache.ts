@@ -5,20 +5,24 @@
 //
 // The cache is shared between the processes of one implementation only, never between the
 // submission and the reference (nor between two submissions): a process could otherwise plant
-// compiled code that another one loads. With `persist`, what it holds is also kept for the next
-// run of the same folder (`mlsys test` and `bench` on a student's machine: an unchanged kernel is
-// not compiled again), in a store of the user's own (~/.cache/mlsys/shader-cache/, 0700).
-import { createHash, randomUUID } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+// compiled code that another one loads. Under the sandbox it belongs to the sandbox's user alone
+// (0700; the harness is root there, as setpriv requires), so that no other user of the machine
+// can write into it, and it lasts for the run only: what a sandboxed process wrote is never kept.
+// Without the sandbox (a student's own machine), `test` and `bench` keep it for the next run of
+// the same folder in a store of the user's own (~/.cache/mlsys/shader-cache/, 0700): a kernel
+// left unchanged is not compiled again. Only plain files and folders are kept, up to MAX_BYTES.
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { giveToSandboxUser } from './sandbox-user.ts';
 
-/** The most the driver keeps in one cache (Mesa's own limit; its default is 1 GB). */
-const MAX_SIZE = '256M';
+/** The most one cache may hold: the driver's own limit, and the most a store keeps. */
+const MAX_BYTES = 256 * 1024 * 1024;
 
 /** The environment that points the driver's cache at `dir`. */
 export function shaderCacheEnv(dir: string): Record<string, string> {
-  return { MESA_SHADER_CACHE_DIR: dir, MESA_SHADER_CACHE_MAX_SIZE: MAX_SIZE };
+  return { MESA_SHADER_CACHE_DIR: dir, MESA_SHADER_CACHE_MAX_SIZE: `${MAX_BYTES / (1024 * 1024)}M` };
 }
 
 /** Where the caches of earlier runs are kept, by implementation folder. */
@@ -42,63 +46,73 @@ const RM = { recursive: true, force: true, maxRetries: 5 } as const;
 
 export class ShaderCache {
   private constructor(
-    /** The folder the processes write (bound into the sandbox). */
+    /** The folder the processes write (bound into the sandbox), removed at close. */
     readonly dir: string,
-    /** What is removed at the end: `dir` or the private folder around it. */
-    readonly root: string,
     private readonly store: string | null,
   ) {}
 
   /**
-   * A new cache for the implementation in `implDir`, filled from the store when `persist`. For a
-   * sandbox (whose user is not this one) the folder must be writable by anyone; it is then a
-   * folder with an unguessable name inside one that others may pass through but not list, so
-   * that no other user of the machine can reach it.
+   * A new cache for the implementation in `implDir`, or null where the sandbox's user cannot be
+   * given one (no cache then: only a speed-up is lost). `persist`: filled from the store, and
+   * kept in it at close; only without the sandbox.
    */
-  static create(implDir: string, o: { persist: boolean; sandboxed: boolean }): ShaderCache {
-    const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'mlsys-cache-')));
-    let dir = root;
+  static create(implDir: string, o: { persist: boolean; sandboxed: boolean }): ShaderCache | null {
+    const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'mlsys-cache-'))); // 0700
     if (o.sandboxed) {
-      chmodSync(root, 0o711);
-      dir = path.join(root, randomUUID());
-      mkdirSync(dir);
-      chmodSync(dir, 0o777);
+      if (giveToSandboxUser(dir)) return new ShaderCache(dir, null);
+      rmSync(dir, RM);
+      return null;
     }
     const store = o.persist ? shaderStoreFor(implDir) : null;
-    if (store && existsSync(store)) {
-      try {
-        cpSync(store, dir, { recursive: true });
-        if (o.sandboxed) chmodAll(dir);
-      } catch {
-        /* a cache is only ever a speed-up */
-      }
-    }
-    return new ShaderCache(dir, root, store);
+    if (store && existsSync(store)) copyPlain(store, dir);
+    return new ShaderCache(dir, store);
   }
 
   /** Keeps what the cache holds for the next run (when persisting), then removes it. */
   close(): void {
     if (this.store && existsSync(this.dir) && readdirSync(this.dir).length) {
+      const tmp = `${this.store}.${process.pid}.tmp`;
       try {
-        const tmp = `${this.store}.${process.pid}.tmp`;
         mkdirSync(path.dirname(this.store), { recursive: true, mode: 0o700 });
         rmSync(tmp, RM);
-        cpSync(this.dir, tmp, { recursive: true });
-        rmSync(this.store, RM);
-        renameSync(tmp, this.store);
+        if (copyPlain(this.dir, tmp)) {
+          rmSync(this.store, RM);
+          renameSync(tmp, this.store);
+        }
       } catch {
         /* a cache is only ever a speed-up */
+      } finally {
+        rmSync(tmp, RM);
       }
     }
-    rmSync(this.root, RM);
+    rmSync(this.dir, RM);
   }
 }
 
-/** Files copied in are the harness's user's; the sandbox's user must be able to rewrite them. */
-function chmodAll(dir: string): void {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    chmodSync(p, e.isDirectory() ? 0o777 : 0o666);
-    if (e.isDirectory()) chmodAll(p);
+/**
+ * Copies the plain files and folders of `from` to `to` (links and anything else are left out).
+ * False, and nothing copied, when they are over MAX_BYTES or cannot be read.
+ */
+function copyPlain(from: string, to: string): boolean {
+  let bytes = 0;
+  const walk = (d: string): boolean =>
+    readdirSync(d).every((n) => {
+      const s = lstatSync(path.join(d, n));
+      if (s.isDirectory()) return walk(path.join(d, n));
+      bytes += s.isFile() ? s.size : 0;
+      return bytes <= MAX_BYTES;
+    });
+  try {
+    if (!walk(from)) return false;
+    cpSync(from, to, {
+      recursive: true,
+      filter: (src) => {
+        const s = lstatSync(src);
+        return s.isDirectory() || s.isFile();
+      },
+    });
+    return true;
+  } catch {
+    return false; // what was copied is left to the caller
   }
 }

@@ -4,17 +4,17 @@
 // compile error with file:line:col, a validation error, outputs left unwritten (the NaN poison),
 // a wrong result, a bad launch, an endless kernel (its case fails, the next runs on a fresh
 // process), a library implementation outside a baseline.
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { executeRun } from '../../harness/grade/run.ts';
 import { DEFAULT_MEASURE } from '../../harness/measure/interleaved.ts';
 import type { CaseSpec, Project, Task } from '../../harness/project.ts';
 import { findProject } from '../../harness/projects.ts';
 import { PlainLauncher } from '../../harness/runner/launcher.ts';
 import { BubblewrapLauncher } from '../../harness/runner/sandbox.ts';
-import { shaderStoreFor } from '../../harness/runner/shader-cache.ts';
+import { ShaderCache, shaderStoreFor } from '../../harness/runner/shader-cache.ts';
 import type { KParams } from '../../projects/p3/project.ts';
 import { familyOf, type Dims, type Family } from '../../projects/p3/spec.ts';
 import { FIXTURES, HAVE_SANDBOX, ROOT, run, tmpOut, type TestRunOptions } from '../helpers/run.ts';
@@ -226,21 +226,39 @@ describe.skipIf(!HAVE_WEBGPU)(TITLE, () => {
     expect(c3!.status).toBe('passed');
   });
 
-  it("keeps the driver's compiled kernels across a submission's processes, and for its next `test` run (sandboxed where it can be)", async () => {
+  it("keeps the driver's compiled kernels across a submission's processes (in the sandbox too), and for its next unsandboxed `test` run", async () => {
     const saved = process.env.XDG_CACHE_HOME;
-    process.env.XDG_CACHE_HOME = mkdtempSync(path.join(os.tmpdir(), 'mlsys-cache-home-'));
+    const home = mkdtempSync(path.join(os.tmpdir(), 'mlsys-cache-home-'));
+    process.env.XDG_CACHE_HOME = home;
+    // What each cache holds when it is closed (the sandbox's is removed then).
+    const seen: string[][] = [];
+    const close = ShaderCache.prototype.close;
+    const spy = vi.spyOn(ShaderCache.prototype, 'close').mockImplementation(function (this: ShaderCache) {
+      seen.push(readdirSync(this.dir, { recursive: true }).map(String));
+      close.call(this);
+    });
     try {
-      const o = await runP3(await p3(), REF, { tasks: ['transpose'], sandbox: HAVE_SANDBOX });
-      expect(o.run.cases.every((c) => c.status === 'passed')).toBe(true);
-      const device = o.run.device.tensor_device as Record<string, unknown>;
+      const plain = await runP3(await p3(), REF, { tasks: ['transpose'] });
+      expect(plain.run.cases.every((c) => c.status === 'passed')).toBe(true);
       // Mesa's drivers keep a disk cache; a GPU's own driver has its own ways.
-      if (String(device.vendor).toLowerCase() !== 'mesa') return;
+      if (String((plain.run.device.tensor_device as Record<string, unknown>).vendor).toLowerCase() !== 'mesa') return;
       const store = shaderStoreFor(REF);
       const files = readdirSync(store, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
       expect(files.map((e) => e.name)).toContain('mesa_cache.db');
       expect(files.reduce((a, e) => a + statSync(path.join(e.parentPath, e.name)).size, 0)).toBeGreaterThan(1000);
+      if (!HAVE_SANDBOX) return;
+      seen.length = 0;
+      rmSync(store, { recursive: true, force: true });
+      const boxed = await runP3(await p3(), REF, { tasks: ['transpose'], sandbox: true });
+      expect(boxed.run.cases.every((c) => c.status === 'passed')).toBe(true);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]!.some((f) => f.endsWith('mesa_cache.db'))).toBe(true);
+      expect(existsSync(store)).toBe(false); // what a sandboxed process wrote is never kept
     } finally {
-      process.env.XDG_CACHE_HOME = saved;
+      spy.mockRestore();
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved;
+      rmSync(home, { recursive: true, force: true });
     }
   });
 

@@ -91,12 +91,12 @@ function webgpuVersion(): string {
 
 /**
  * Dawn flags added to the harness's own when the device is opened. The harness never sets any:
- * this is for the GPU measurement kit's diagnostics (projects/p3/scripts/gpu-measure.ts), e.g.
- * timing a kernel with workgroup memory left unzeroed to see what the zero-fill costs.
+ * this is for a project's GPU measurement scripts, e.g. timing a kernel with workgroup memory
+ * left unzeroed to see what the zero-fill costs.
  */
 let extraDawnFlags: string[] = [];
 export function setExtraDawnFlags(flags: string[]): void {
-  if (keepAlive.handle) throw new Error('internal: Dawn flags are set before the device is opened');
+  if (keepAlive.gpu || keepAlive.handle) throw new Error('internal: Dawn flags are set before the device is opened');
   extraDawnFlags = [...flags];
 }
 
