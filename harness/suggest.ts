@@ -17,8 +17,20 @@ export function likelyMeant(typed: string, candidates: string[]): string | null 
 export function missingExports(missing: string[], exported: string[]): string {
   return missing
     .map((m) => {
-      const meant = likelyMeant(m, exported.filter((e) => !missing.includes(e)));
+      const others = exported.filter((e) => !missing.includes(e));
+      const meant = likelyMeant(m, others) ?? shortened(m, others);
       return meant ? `'${m}' (your index exports '${meant}': a typo?)` : `'${m}'`;
     })
     .join(', ');
+}
+
+/** A candidate that shares most of `name`'s beginning (an abbreviation: `linearAttn` for `linearAttention`), or null. */
+function shortened(name: string, candidates: string[]): string | null {
+  const common = (a: string, b: string) => {
+    let i = 0;
+    while (i < a.length && i < b.length && a[i]!.toLowerCase() === b[i]!.toLowerCase()) i++;
+    return i;
+  };
+  const best = candidates.map((c) => ({ c, n: common(name, c) })).sort((a, b) => b.n - a.n)[0];
+  return best && best.n >= 5 && best.n >= 0.6 * name.length ? best.c : null;
 }

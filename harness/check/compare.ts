@@ -89,17 +89,23 @@ export function allclose(name: string, got: Tensor, expected: ArrayLike<number>,
       ok: false,
       message:
         `output '${name}' differs from the oracle at ${bad} of ${n} elements; worst at index ${unravel(i, got.shape)}: ` +
-        `expected ${fmt(expected[i]!)}, got ${fmt(got.data[i]!)} (|diff| ${fmt(Math.abs(got.data[i]! - expected[i]!))} > atol ${tol.atol} + rtol ${tol.rtol} * |expected|)`,
+        `expected ${fmt(expected[i]!)}, got ${fmt(got.data[i]!)} (|diff| ${fmt(Math.abs(got.data[i]! - expected[i]!))} > atol ${tol.atol} + rtol ${tol.rtol} * |expected|)` +
+        // Where it starts going wrong is often the better clue (a decoding step, a tile's edge).
+        (firstBad !== i ? `; the first wrong is at index ${unravel(firstBad, got.shape)} (expected ${fmt(expected[firstBad]!)}, got ${fmt(got.data[firstBad]!)})` : ''),
       details,
     };
   }
   return { ok: true, message: `'${name}' matches (max abs err ${maxAbs.toExponential(2)}, max rel err ${maxRel.toExponential(2)})`, details };
 }
 
-/** Combines several checks: the first failure, or a pass with all details merged. */
+/**
+ * Combines several checks: the first failure, followed by how the others went (which part of an
+ * answer is right is a clue), or a pass with all details merged.
+ */
 export function all(...results: CheckResult[]): CheckResult {
   const fail = results.find((r) => !r.ok);
   const details = Object.assign({}, ...results.map((r) => r.details ?? {}));
-  if (fail) return { ...fail, details: { ...details, ...(fail.details ?? {}) } };
-  return { ok: true, message: results.map((r) => r.message).join('; '), details };
+  if (!fail) return { ok: true, message: results.map((r) => r.message).join('; '), details };
+  const others = results.filter((r) => r !== fail).map((r) => (r.ok ? r.message.replace(/ \(max abs err .*\)$/, '') : `also wrong: ${r.message.split(';')[0]}`));
+  return { ...fail, message: others.length ? `${fail.message}\n${others.join('; ')}` : fail.message, details: { ...details, ...(fail.details ?? {}) } };
 }

@@ -45,7 +45,7 @@ export function caseMismatch(file, fromDir) {
 /** The message for a mismatch found in `what` (an import, the entry file). */
 export function caseMessage(what, m) {
   return (
-    `${what}: '${m.wrote}' is spelled '${m.onDisk}' on disk. Your file system ignores the difference; the Linux machines that ` +
-    `grade your code do not, and would not find it: write '${m.onDisk}'`
+    `${what}: '${m.wrote}' is spelled '${m.onDisk}' on disk. The Linux machines that grade your code tell capitals apart ` +
+    `(macOS and Windows may not): write '${m.onDisk}'`
   );
 }

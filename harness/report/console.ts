@@ -29,8 +29,15 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
       out(`  ${t.task.padEnd(20)} correctness ${t.correctness}/${t.correctness_max}${perf}   ${t.note}`);
     }
     out(`  ${'TOTAL'.padEnd(20)} ${run.score.total} / ${run.score.max}`);
+    if (!run.options.hidden) out('  (public cases only: the grade adds hidden cases of the same tasks)');
   }
-  if (failed.length) {
+  const loadError = failed.length > 1 && failed.every((c) => c.kind === 'load_error' && c.message === failed[0]!.message);
+  if (loadError) {
+    // One message, not one per case: nothing ran.
+    out();
+    out(`Your code could not be loaded, so all ${failed.length} cases fail:`);
+    out(`  ${failed[0]!.message.split('\n').slice(0, 12).join('\n  ')}`);
+  } else if (failed.length) {
     out();
     out('Failures:');
     for (const c of failed) {

@@ -78,25 +78,45 @@ interface DecoderArgs {
   mode: string;
 }
 
+/** The model's tensors that have been disposed, by path (`layers[0].wq`). */
+function disposedWeights(x: unknown, at = ''): string[] {
+  if (isTfTensor(x)) return x.isDisposed ? [at] : [];
+  if (Array.isArray(x)) return x.flatMap((v, i) => disposedWeights(v, `${at}[${i}]`));
+  if (x && typeof x === 'object') return Object.entries(x).flatMap(([k, v]) => disposedWeights(v, at ? `${at}.${k}` : k));
+  return [];
+}
+
 async function runGenerate(sub: Submission, a: DecoderArgs, useCache: boolean, ctx: ChildContext): Promise<Record_> {
+  // A case calls generate twice (with and without the cache): every message says which call.
+  const call = `generate(..., { useCache: ${useCache} })`;
   const times: number[] = [];
   const seen: number[] = [];
   const t0 = ctx.nowMs();
-  const r = (await fn(sub, 'generate')(a.model, [...a.prompt], a.nNew, {
-    useCache,
-    onToken: (tok: number) => {
-      times.push(ctx.nowMs() - t0);
-      seen.push(Number(tok));
-    },
-  })) as Record<string, unknown>;
-  if (typeof r !== 'object' || r === null) throw new BadOutputError(`generate must return {tokens, logits, cacheBytes, cachedTokens}, got ${describe(r)}`);
+  let r: Record<string, unknown>;
+  try {
+    r = (await fn(sub, 'generate')(a.model, [...a.prompt], a.nNew, {
+      useCache,
+      onToken: (tok: number) => {
+        times.push(ctx.nowMs() - t0);
+        seen.push(Number(tok));
+      },
+    })) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof Error) e.message = `in ${call}: ${e.message}`;
+    throw e;
+  }
+  const gone = disposedWeights(a.model);
+  if (gone.length)
+    throw new BadOutputError(`${call} disposed the model's ${gone.length === 1 ? 'tensor' : 'tensors'} ${gone.slice(0, 4).map((g) => `'${g}'`).join(', ')}${gone.length > 4 ? ', ...' : ''}: the model's weights are the caller's (dispose only tensors your code makes)`);
+  if (typeof r !== 'object' || r === null) throw new BadOutputError(`${call} must return {tokens, logits, cacheBytes, cachedTokens}, got ${describe(r)}`);
   const tokens = r.tokens;
   if (!Array.isArray(tokens) || !tokens.every((x) => typeof x === 'number' && Number.isInteger(x)))
-    throw new BadOutputError(`generate: tokens must be an array of integers, got ${describe(tokens)}`);
-  const logits = await toWire(r.logits, 'generate: logits');
+    throw new BadOutputError(`${call}: tokens must be an array of integers, got ${describe(tokens)}`);
+  const logits = await toWire(r.logits, `${call}: logits`);
   const num = (k: string) => {
     const v = r[k];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadOutputError(`generate: ${k} must be a number, got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new BadOutputError(`${call}: ${k} must be a number${useCache ? '' : ' (0 without the cache)'}, got ${describe(v)}`);
     return v;
   };
   return {

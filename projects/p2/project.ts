@@ -53,6 +53,8 @@ const attentionTask = defineTask<AttnP, Float64Array>({
     c('causal B1 H2 S16 D16', { B: 1, H: 2, Sq: 16, Sk: 16, D: 16, causal: true }),
     c('causal Sq8 < Sk24, B2 D32', { B: 2, H: 2, Sq: 8, Sk: 24, D: 32, causal: true }),
     c('causal decode step Sq1 Sk33', { B: 1, H: 1, Sq: 1, Sk: 33, D: 16, causal: true }),
+    // Public so that a softmax without the row maximum fails here, not only in the hidden cases.
+    c('logits ~1e3, B1 H2 S12 D16', { B: 1, H: 2, Sq: 12, Sk: 12, D: 16, causal: false, big: true }),
   ],
   generate: (p, rng) => ({ ...qkv(p, rng), opts: { causal: p.causal, scale: 1 / Math.sqrt(p.D) } }),
   oracle: (p, i) => oracle.attention(t(i.q).data, t(i.k).data, t(i.v).data, p, p.causal, 1 / Math.sqrt(p.D)).out,
@@ -125,6 +127,8 @@ const flashTask = defineTask<FlashP, { out: Float64Array; lse: Float64Array }>({
     c('causal S30, blocks 8x8 (not dividing)', { B: 1, H: 2, Sq: 30, Sk: 30, D: 16, causal: true, blockQ: 8, blockK: 8 }),
     c('causal Sq20 Sk40 blocks 16x12', { B: 1, H: 2, Sq: 20, Sk: 40, D: 16, causal: true, blockQ: 16, blockK: 12 }),
     c('memory: S1024 D16 blocks 64x64', { B: 1, H: 2, Sq: 1024, Sk: 1024, D: 16, causal: false, blockQ: 64, blockK: 64, memory: true }),
+    // Public so that an online softmax that does not rescale by the running maximum fails here.
+    c('logits ~1e3, causal S24 blocks 8x8', { B: 1, H: 2, Sq: 24, Sk: 24, D: 16, causal: true, blockQ: 8, blockK: 8, big: true }),
   ],
   generate: (p, rng) => ({ ...qkv(p, rng), opts: { causal: p.causal, blockQ: p.blockQ, blockK: p.blockK, scale: 1 / Math.sqrt(p.D) } }),
   oracle: (p, i) => oracle.attention(t(i.q).data, t(i.k).data, t(i.v).data, p, p.causal, 1 / Math.sqrt(p.D)),
@@ -169,8 +173,11 @@ function checkGeneration(which: string, p: GenP, inputs: Record_, out: Record_ |
   for (let i = 0; i < toks.length; i++)
     if (!(toks[i]! >= 0 && toks[i]! < CFG.vocab)) return { ok: false, message: `${which}: token ${i} is ${toks[i]}, not in [0, ${CFG.vocab})` };
   const seen = t(out.on_token).data;
-  if (seen.length !== p.nNew || seen.some((x, i) => x !== toks[i]))
-    return { ok: false, message: `${which}: onToken was called ${seen.length} times (expected once per new token, with that token)` };
+  const list = (xs: ArrayLike<number>) => `[${Array.from(xs).slice(0, 12).join(', ')}${xs.length > 12 ? ', ...' : ''}]`;
+  if (seen.length !== p.nNew)
+    return { ok: false, message: `${which}: onToken was called ${seen.length} times; expected once per new token (${p.nNew} times), with that token` };
+  if (seen.some((x, i) => x !== toks[i]))
+    return { ok: false, message: `${which}: onToken was given ${list(seen)}, but the tokens returned are ${list(toks)}: call it with each new token as it is chosen` };
   const prompt = Array.from(t(inputs.prompt).data);
   const seq = [...prompt, ...Array.from(toks).slice(0, -1)];
   const full = decoderLogits(CFG, inputs.weights as Record_, seq);

@@ -19,4 +19,8 @@ describe('missingExports', () => {
     expect(missingExports(['attention', 'generate'], ['attenton', 'helper'])).toBe("'attention' (your index exports 'attenton': a typo?), 'generate'");
     expect(missingExports(['generate'], [])).toBe("'generate'");
   });
+  it('takes a shortened name for the one meant, but not a name that only begins alike', () => {
+    expect(missingExports(['linearAttention'], ['linearAttn', 'attention'])).toBe("'linearAttention' (your index exports 'linearAttn': a typo?)");
+    expect(missingExports(['multiHeadAttention'], ['multiply'])).toBe("'multiHeadAttention'");
+  });
 });

@@ -262,7 +262,7 @@ describe('results on disk', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path.join(out, 'run.json'), JSON.stringify(saved));
     const again = await run('p2', REF, { tasks: ['attention'], outDir: out, mode: 'grade', resume: true });
-    expect(again.run.cases.map((c) => c.message.startsWith('kept from before'))).toEqual([true, true, false, false]);
+    expect(again.run.cases.map((c) => c.message.startsWith('kept from before'))).toEqual([true, true, false, false, false]);
     expect(again.run.cases[2]!.status).toBe('passed');
     expect(again.run.status).toBe('complete');
   });

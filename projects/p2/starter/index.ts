@@ -1,6 +1,7 @@
 // Project 2 starter: implement each function. The types are in projects/p2/api.ts; the
 // oracle each is checked against is in projects/p2/oracle.ts. Run: npx mlsys test p2 <this folder>
-import type * as tf from '@tensorflow/tfjs';
+// A value import (not `import type`): your code will call tf.tidy, tf.matMul, ... (the harness provides tfjs).
+import * as tf from '@tensorflow/tfjs';
 import type { AttentionOptions, Decoder, FlashOptions, GenerateOptions, GenerateResult, MhaOptions, MhaWeights } from '../api.ts';
 
 export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: AttentionOptions): tf.Tensor4D {
