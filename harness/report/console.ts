@@ -111,12 +111,26 @@ function printBenchTables(run: RunRecord, bench: BenchRecord[]): void {
     for (const p of recs) for (const i of p.impls) for (const k of Object.keys(i.metrics)) if (!keys.includes(k)) keys.push(k);
     const rows: string[][] = [['case', 'impl', ...keys]];
     const notes: string[] = [];
+    const spreads: number[] = [];
+    let timings = 0;
     for (const p of recs) {
       if (!p.impls.length) rows.push([p.label, '(not timed)', ...keys.map(() => '-')]);
       for (const i of p.impls) rows.push([p.label, i.impl, ...(i.ok ? keys.map((k) => cell(i.metrics[k])) : keys.map(() => 'failed'))]);
-      for (const i of p.impls) if (!i.ok) notes.push(`${p.label}: ${i.impl}: ${i.message.split('\n')[0]}`);
-      notes.push(...p.flags.map((f) => `${p.label}: ${f}`));
+      // Failures first: they are what a person must act on.
+      for (const i of p.impls) if (!i.ok) notes.unshift(`${p.label}: ${i.impl} FAILED: ${i.message.split('\n')[0]}`);
+      timings += p.impls.filter((i) => i.ok).length;
+      for (const f of p.flags) {
+        const spread = /large spread: IQR\/median = (\d+)%/.exec(f);
+        if (spread) spreads.push(Number(spread[1]));
+        else notes.push(`${p.label}: ${f}`);
+      }
     }
+    // One line for all the noisy timings (run.json keeps each one's flag).
+    if (spreads.length)
+      notes.push(
+        `${spreads.length} of ${timings} timings have a large spread (IQR/median ${Math.min(...spreads) === Math.max(...spreads) ? spreads[0] : `${Math.min(...spreads)}–${Math.max(...spreads)}`}%, over 10%): ` +
+          'the machine was busy while they ran; close other programs, or give each case more time with --budget, for steadier figures',
+      );
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     out();
     out(`${task}`);
@@ -125,5 +139,10 @@ function printBenchTables(run: RunRecord, bench: BenchRecord[]): void {
     for (const b of bench.filter((x) => x.task === task && !recs.some((p) => p.label === x.label)))
       out(`  ${b.label}, ${b.impl}: ${Object.entries(b.metrics).map(([k, v]) => `${k} ${cell(typeof v === 'number' ? v : undefined)}`).join(', ')}`);
     for (const n of notes) out(`  note: ${n}`);
+  }
+  if (run.perf.some((p) => p.speedup_vs_reference !== null)) {
+    out();
+    out('speedup_vs_reference: the median over interleaved rounds of (reference round time / your round time), not the ratio of the');
+    out('medians above; `grade` turns it into speed credit, and shows how.');
   }
 }

@@ -12,7 +12,32 @@ export class CappedOutput {
   // cutting out its middle, and a longer text here would lose the note of what was dropped.
   constructor(private readonly limit = 192 * 1024) {}
 
+  private pending: string | null = null;
+  private lastLabel: string | null = null;
+
+  /**
+   * What the harness is about to ask the process for (a case's id): the next output, if any,
+   * is preceded by a line naming it, so that a person can tell which case printed what.
+   */
+  label(what: string): void {
+    this.pending = what === this.lastLabel ? null : what;
+  }
+
   push(chunk: Buffer): void {
+    if (this.pending !== null) {
+      const mark = this.pending;
+      this.pending = null;
+      this.lastLabel = mark;
+      this.store(Buffer.from(`${this.total && !this.endsWithNewline ? '\n' : ''}--- ${mark} ---\n`));
+    }
+    this.store(chunk);
+  }
+
+  private endsWithNewline = true;
+
+  private store(chunk: Buffer): void {
+    if (!chunk.length) return;
+    this.endsWithNewline = chunk[chunk.length - 1] === 0x0a;
     this.total += chunk.length;
     const half = this.limit >> 1;
     if (this.headLen < half) {

@@ -39,6 +39,22 @@ describe('captured output', () => {
     expect(c.flooded).toBe(true);
     expect(text).toMatch(/bytes of output dropped/);
   });
+
+  it('names what the output came from, once, and only when something was printed', () => {
+    const c = new CappedOutput();
+    c.push(Buffer.from('at load\n'));
+    c.label('case a/0');
+    c.label('case a/1'); // printed nothing for a/0
+    c.push(Buffer.from('one'));
+    c.push(Buffer.from(' line\n'));
+    c.label('case a/1');
+    c.push(Buffer.from('more\n'));
+    c.label('case a/2');
+    c.push(Buffer.from('no newline'));
+    c.label('case a/3');
+    c.push(Buffer.from('x\n'));
+    expect(c.text()).toBe('at load\n--- case a/1 ---\none line\nmore\n--- case a/2 ---\nno newline\n--- case a/3 ---\nx\n');
+  });
 });
 
 describe('seeded generator', () => {
