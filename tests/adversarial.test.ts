@@ -208,7 +208,7 @@ describe('outputs that are not answers', () => {
     for (const x of r.cases) expect({ id: x.id, status: x.status }).toMatchObject({ status: 'passed' });
     const out = r.output.stdout;
     expect(out.length).toBeLessThan(1 << 20);
-    expect(out.startsWith('FLOOD START\n')).toBe(true);
+    expect(out.startsWith('--- case attention/0 ---\nFLOOD START\n')).toBe(true); // under the case's name
     expect(out).toMatch(/\[\.\.\. \d{9} bytes of output dropped \.\.\.\]/);
     expect(out).toContain('FLOOD END\n');
     await expectNoSurvivors();

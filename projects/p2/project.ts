@@ -54,7 +54,7 @@ const attentionTask = defineTask<AttnP, Float64Array>({
     c('causal Sq8 < Sk24, B2 D32', { B: 2, H: 2, Sq: 8, Sk: 24, D: 32, causal: true }),
     c('causal decode step Sq1 Sk33', { B: 1, H: 1, Sq: 1, Sk: 33, D: 16, causal: true }),
     // Public so that a softmax without the row maximum fails here, not only in the hidden cases.
-    c('logits ~1e3, B1 H2 S12 D16', { B: 1, H: 2, Sq: 12, Sk: 12, D: 16, causal: false, big: true }),
+    c('logits ~1e3, causal B1 H2 S12 D16', { B: 1, H: 2, Sq: 12, Sk: 12, D: 16, causal: true, big: true }),
   ],
   generate: (p, rng) => ({ ...qkv(p, rng), opts: { causal: p.causal, scale: 1 / Math.sqrt(p.D) } }),
   oracle: (p, i) => oracle.attention(t(i.q).data, t(i.k).data, t(i.v).data, p, p.causal, 1 / Math.sqrt(p.D)).out,

@@ -206,6 +206,7 @@ function freshCases(small: boolean): Case[] {
       ['candidate transpose_v4', candidateTiles('transpose_v4.wgsl', 32)],
       ['candidate transpose_v4_64', candidateTiles('transpose_v4_64.wgsl', 64)],
       ['candidate transpose_multi, 4 tiles a workgroup', candidateTiles('transpose_multi.wgsl', 32, 4)],
+      ['candidate transpose_pf, 4 tiles a workgroup, next loads before stores', candidateTiles('transpose_pf.wgsl', 32, 4)],
       ['diagnostic: reference, workgroup memory not zeroed', undefined, NO_WORKGROUP_INIT],
     ]);
   return out;
