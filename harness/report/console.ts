@@ -5,6 +5,7 @@ import type { Project } from '../project.ts';
 import type { RunOutcome } from '../grade/run.ts';
 import type { BenchRecord, RunRecord } from './schema.ts';
 import { shellWord } from '../shell.ts';
+import { perfCredit } from '../grade/score.ts';
 
 const out = (s = '') => process.stdout.write(s + '\n');
 const fmtMs = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(4));
@@ -47,7 +48,7 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
     }
   }
   printOutput(run);
-  if (run.perf.length && run.mode === 'bench') printBenchTables(run, o.bench ?? []);
+  if (run.perf.length && run.mode === 'bench') printBenchTables(project, run, o.bench ?? []);
   else if (run.perf.length) {
     out();
     out('Timings (median ms, IQR; ratio = reference / submission, same run, interleaved):');
@@ -104,7 +105,7 @@ const cell = (v: number | undefined) => (v === undefined ? '-' : Math.abs(v) >= 
  * bench: one table per task, a row per timed case and implementation, a column per metric the
  * task reported (like nccl-tests' tables), then the notes. bench.json holds the same figures.
  */
-function printBenchTables(run: RunRecord, bench: BenchRecord[]): void {
+function printBenchTables(project: Project, run: RunRecord, bench: BenchRecord[]): void {
   for (const task of [...new Set(run.perf.map((p) => p.task))]) {
     const recs = run.perf.filter((p) => p.task === task);
     const keys: string[] = [];
@@ -114,8 +115,10 @@ function printBenchTables(run: RunRecord, bench: BenchRecord[]): void {
     const spreads: number[] = [];
     let timings = 0;
     for (const p of recs) {
-      if (!p.impls.length) rows.push([p.label, '(not timed)', ...keys.map(() => '-')]);
-      for (const i of p.impls) rows.push([p.label, i.impl, ...(i.ok ? keys.map((k) => cell(i.metrics[k])) : keys.map(() => 'failed'))]);
+      // The case grading times is marked among a series of bench cases.
+      const label = p.graded && recs.length > 1 ? `${p.label} (graded)` : p.label;
+      if (!p.impls.length) rows.push([label, '(not timed)', ...keys.map(() => '-')]);
+      for (const i of p.impls) rows.push([label, i.impl, ...(i.ok ? keys.map((k) => cell(i.metrics[k])) : keys.map(() => 'failed'))]);
       // Failures first: they are what a person must act on.
       for (const i of p.impls) if (!i.ok) notes.unshift(`${p.label}: ${i.impl} FAILED: ${i.message.split('\n')[0]}`);
       timings += p.impls.filter((i) => i.ok).length;
@@ -139,10 +142,22 @@ function printBenchTables(run: RunRecord, bench: BenchRecord[]): void {
     for (const b of bench.filter((x) => x.task === task && !recs.some((p) => p.label === x.label)))
       out(`  ${b.label}, ${b.impl}: ${Object.entries(b.metrics).map(([k, v]) => `${k} ${cell(typeof v === 'number' ? v : undefined)}`).join(', ')}`);
     for (const n of notes) out(`  note: ${n}`);
+    // What grading would make of it: the task's graded speed figure on its credit curve.
+    const spec = project.tasks.find((t) => t.id === task)?.perf;
+    const graded = run.perf_tasks.find((p) => p.task === task);
+    if (spec && graded?.speedup_vs_reference != null) {
+      const max = spec.share * (project.tasks.find((t) => t.id === task)?.points ?? 0);
+      const points = perfCredit(graded.speedup_vs_reference, spec.floor, spec.target) * max;
+      const r2 = (x: number) => Math.round(x * 100) / 100;
+      out(
+        `  graded speed: ${graded.speedup_vs_reference.toFixed(2)}x (${graded.basis}): ${r2(points)} of ${r2(max)} speed points on this machine, if every case passes ` +
+          `(full at ${spec.target}x, none at ${spec.floor}x; grading times it on the course's machines)`,
+      );
+    }
   }
   if (run.perf.some((p) => p.speedup_vs_reference !== null)) {
     out();
     out('speedup_vs_reference: the median over interleaved rounds of (reference round time / your round time), not the ratio of the');
-    out('medians above; `grade` turns it into speed credit, and shows how.');
+    out('medians above. A task\'s "graded speed" line puts its graded figure on the credit curve `grade` uses.');
   }
 }

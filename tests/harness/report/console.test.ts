@@ -1,0 +1,72 @@
+// What a person reads at the end of a run: a load error once, the graded case of a bench series
+// marked, the large-spread notes gathered, and the speed credit bench's figure would earn.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { findProject } from '../../../harness/projects.ts';
+import type { RunOutcome } from '../../../harness/grade/run.ts';
+import { printRun } from '../../../harness/report/console.ts';
+import type { RunRecord } from '../../../harness/report/schema.ts';
+
+const base = {
+  mode: 'test',
+  submission: { path: '/tmp/sub', entry: 'index.ts' },
+  device: { backend: 'cpu' },
+  options: { hidden: false, sandbox: 'none', timeout_scale: 1, backend: 'auto' },
+  cases: [],
+  perf: [],
+  perf_tasks: [],
+  score: null,
+  warnings: [],
+  output: { stdout: '', stderr: '' },
+  status: 'complete',
+};
+
+describe('the console report', () => {
+  let printed = '';
+  beforeEach(() => {
+    printed = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      printed += String(s);
+      return true;
+    });
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('says a load error once, not once per case, and that only public cases ran', async () => {
+    const project = await findProject('p2');
+    const failed = (id: string) => ({ id, task: 'attention', index: 0, label: id, visibility: 'public', seed: 1, status: 'failed', kind: 'load_error', message: "Cannot find module './Utils'" });
+    const run = { ...base, status: 'load_failed', cases: [failed('attention/0'), failed('attention/1'), failed('attention/2')], score: { total: 0, max: 18, tasks: [] } };
+    printRun(project, { run: run as unknown as RunRecord, exitCode: 3 } as RunOutcome, '/tmp/out', false);
+    expect(printed).toContain('Your code could not be loaded, so all 3 cases fail:');
+    expect(printed.match(/Cannot find module/g)).toHaveLength(1);
+    expect(printed).not.toContain('re-run just this case');
+    expect(printed).toContain('(public cases only');
+  });
+
+  it('bench: marks the graded case, gathers the spread notes, and puts the graded figure on the credit curve', async () => {
+    const project = await findProject('p2');
+    const spec = project.tasks.find((t) => t.id === 'generate')!;
+    const impl = (name: string, ms: number) => ({ impl: name, ok: true, message: '', summary: { median: ms, iqr: ms / 4, n: 9 }, samples_ms: [], metrics: { ms } });
+    const perf = (label: string, graded: boolean) => ({
+      task: 'generate',
+      label,
+      params: {},
+      graded,
+      impls: [impl('submission', 20), impl('reference', 10)],
+      speedup_vs_reference: 0.5,
+      flags: ['submission: large spread: IQR/median = 25% over 9 samples', 'reference: large spread: IQR/median = 31% over 9 samples'],
+    });
+    const run = {
+      ...base,
+      mode: 'bench',
+      perf: [perf('cached, context 16', false), perf(spec.perf!.case.label, true)],
+      perf_tasks: [{ task: 'generate', speedup_vs_reference: 0.5, basis: 'paired rounds' }],
+    };
+    printRun(project, { run: run as unknown as RunRecord, exitCode: 0, bench: [] } as RunOutcome, '/tmp/out', true);
+    expect(printed).toContain(`${spec.perf!.case.label} (graded)`);
+    expect(printed).not.toContain('context 16 (graded)');
+    expect(printed).toContain('4 of 4 timings have a large spread (IQR/median 25–31%, over 10%)');
+    const max = spec.perf!.share * spec.points;
+    const earned = ((0.5 - spec.perf!.floor) / (spec.perf!.target - spec.perf!.floor)) * max;
+    expect(printed).toContain(`graded speed: 0.50x (paired rounds): ${Math.round(earned * 100) / 100} of ${Math.round(max * 100) / 100} speed points`);
+  });
+});
