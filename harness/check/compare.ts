@@ -106,6 +106,6 @@ export function all(...results: CheckResult[]): CheckResult {
   const fail = results.find((r) => !r.ok);
   const details = Object.assign({}, ...results.map((r) => r.details ?? {}));
   if (!fail) return { ok: true, message: results.map((r) => r.message).join('; '), details };
-  const others = results.filter((r) => r !== fail).map((r) => (r.ok ? r.message.replace(/ \(max abs err .*\)$/, '') : `also wrong: ${r.message.split(';')[0]}`));
+  const others = results.filter((r) => r !== fail).map((r) => (r.ok ? r.message.replace(/ \(max abs err [^)]*\)/g, '') : `also wrong: ${r.message.split(';')[0]}`));
   return { ...fail, message: others.length ? `${fail.message}\n${others.join('; ')}` : fail.message, details: { ...details, ...(fail.details ?? {}) } };
 }

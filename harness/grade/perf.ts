@@ -39,7 +39,8 @@ function uniqueByLabel<T extends { label: string }>(xs: T[]): T[] {
   return xs.filter((x) => !seen.has(x.label) && seen.add(x.label));
 }
 
-function gradedCases(task: Task) {
+/** The timed cases that grading uses for a task's speed figure. */
+export function gradedCases(task: Task) {
   return task.perf ? [task.perf.case, ...(task.perf.sweep ?? [])] : [];
 }
 

@@ -212,8 +212,11 @@ export class Impl implements Contender {
   collectOutput(): void {
     if (!this.proc) return;
     const cap = (s: string) => (s.length > 200000 ? `${s.slice(0, 100000)}\n[...]\n${s.slice(-100000)}` : s);
-    this.stdout = cap(this.stdout + this.proc.stdout.text());
-    this.stderr = cap(this.stderr + this.proc.stderr.text());
+    // A later process's output (what it printed while loading comes before its first case's
+    // label) is set apart from the last case of the one before.
+    const join = (prev: string, next: string) => (prev && next ? `${prev}${prev.endsWith('\n') ? '' : '\n'}--- a new process ---\n${next}` : prev + next);
+    this.stdout = cap(join(this.stdout, this.proc.stdout.text()));
+    this.stderr = cap(join(this.stderr, this.proc.stderr.text()));
   }
 
   async stop(): Promise<void> {

@@ -6,6 +6,7 @@ import type { RunOutcome } from '../grade/run.ts';
 import type { BenchRecord, RunRecord } from './schema.ts';
 import { shellWord } from '../shell.ts';
 import { perfCredit } from '../grade/score.ts';
+import { gradedCases } from '../grade/perf.ts';
 
 const out = (s = '') => process.stdout.write(s + '\n');
 const fmtMs = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(4));
@@ -30,14 +31,14 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
       out(`  ${t.task.padEnd(20)} correctness ${t.correctness}/${t.correctness_max}${perf}   ${t.note}`);
     }
     out(`  ${'TOTAL'.padEnd(20)} ${run.score.total} / ${run.score.max}`);
-    if (!run.options.hidden) out('  (public cases only: the grade adds hidden cases of the same tasks)');
+    if (!run.options.hidden) out('  (public cases only: grading may add hidden cases)');
   }
-  const loadError = failed.length > 1 && failed.every((c) => c.kind === 'load_error' && c.message === failed[0]!.message);
-  if (loadError) {
+  if (run.status === 'load_failed' && failed.length) {
     // One message, not one per case: nothing ran.
     out();
     out(`Your code could not be loaded, so all ${failed.length} cases fail:`);
-    out(`  ${failed[0]!.message.split('\n').slice(0, 12).join('\n  ')}`);
+    const message = failed[0]!.message.replace(/^your code could not be loaded: /, '');
+    out(`  ${message.split('\n').slice(0, 12).join('\n  ')}`);
   } else if (failed.length) {
     out();
     out('Failures:');
@@ -113,25 +114,27 @@ function printBenchTables(project: Project, run: RunRecord, bench: BenchRecord[]
     const rows: string[][] = [['case', 'impl', ...keys]];
     const notes: string[] = [];
     const spreads: number[] = [];
-    let timings = 0;
+    const failures: string[] = [];
+    const spec = project.tasks.find((t) => t.id === task);
+    const gradedLabels = spec ? gradedCases(spec).map((c) => c.label) : [];
     for (const p of recs) {
-      // The case grading times is marked among a series of bench cases.
-      const label = p.graded && recs.length > 1 ? `${p.label} (graded)` : p.label;
+      // The cases grading times are marked among a series of bench cases.
+      const label = gradedLabels.includes(p.label) && recs.length > 1 ? `${p.label} (graded)` : p.label;
       if (!p.impls.length) rows.push([label, '(not timed)', ...keys.map(() => '-')]);
       for (const i of p.impls) rows.push([label, i.impl, ...(i.ok ? keys.map((k) => cell(i.metrics[k])) : keys.map(() => 'failed'))]);
-      // Failures first: they are what a person must act on.
-      for (const i of p.impls) if (!i.ok) notes.unshift(`${p.label}: ${i.impl} FAILED: ${i.message.split('\n')[0]}`);
-      timings += p.impls.filter((i) => i.ok).length;
+      for (const i of p.impls) if (!i.ok) failures.push(`${p.label}: ${i.impl} FAILED: ${i.message.split('\n')[0]}`);
       for (const f of p.flags) {
         const spread = /large spread: IQR\/median = (\d+)%/.exec(f);
         if (spread) spreads.push(Number(spread[1]));
         else notes.push(`${p.label}: ${f}`);
       }
     }
+    // Failures first: they are what a person must act on.
+    notes.unshift(...failures);
     // One line for all the noisy timings (run.json keeps each one's flag).
     if (spreads.length)
       notes.push(
-        `${spreads.length} of ${timings} timings have a large spread (IQR/median ${Math.min(...spreads) === Math.max(...spreads) ? spreads[0] : `${Math.min(...spreads)}–${Math.max(...spreads)}`}%, over 10%): ` +
+        `${spreads.length} ${spreads.length === 1 ? 'timing has' : 'timings have'} a large spread (IQR/median ${Math.min(...spreads) === Math.max(...spreads) ? spreads[0] : `${Math.min(...spreads)}–${Math.max(...spreads)}`}%, over 10%): ` +
           'the machine was busy while they ran; close other programs, or give each case more time with --budget, for steadier figures',
       );
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -143,16 +146,17 @@ function printBenchTables(project: Project, run: RunRecord, bench: BenchRecord[]
       out(`  ${b.label}, ${b.impl}: ${Object.entries(b.metrics).map(([k, v]) => `${k} ${cell(typeof v === 'number' ? v : undefined)}`).join(', ')}`);
     for (const n of notes) out(`  note: ${n}`);
     // What grading would make of it: the task's graded speed figure on its credit curve.
-    const spec = project.tasks.find((t) => t.id === task)?.perf;
+    const perfSpec = spec?.perf;
     const graded = run.perf_tasks.find((p) => p.task === task);
-    if (spec && graded?.speedup_vs_reference != null) {
-      const max = spec.share * (project.tasks.find((t) => t.id === task)?.points ?? 0);
-      const points = perfCredit(graded.speedup_vs_reference, spec.floor, spec.target) * max;
+    if (spec && perfSpec && graded) {
+      const max = perfSpec.share * spec.points;
       const r2 = (x: number) => Math.round(x * 100) / 100;
-      out(
-        `  graded speed: ${graded.speedup_vs_reference.toFixed(2)}x (${graded.basis}): ${r2(points)} of ${r2(max)} speed points on this machine, if every case passes ` +
-          `(full at ${spec.target}x, none at ${spec.floor}x; grading times it on the course's machines)`,
-      );
+      if (graded.speedup_vs_reference === null) out(`  graded speed: none (${graded.basis})`);
+      else
+        out(
+          `  graded speed: ${graded.speedup_vs_reference.toFixed(2)}x (${graded.basis}): ${r2(perfCredit(graded.speedup_vs_reference, perfSpec.floor, perfSpec.target) * max)} of ${r2(max)} speed points on this machine, if every case passes ` +
+            `(full at ${perfSpec.target}x, none at ${perfSpec.floor}x; grading times it on the course's machines)`,
+        );
     }
   }
   if (run.perf.some((p) => p.speedup_vs_reference !== null)) {

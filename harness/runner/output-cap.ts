@@ -23,11 +23,15 @@ export class CappedOutput {
     this.pending = what === this.lastLabel ? null : what;
   }
 
+  /** Where each label line went in the stream (bytes before it), for text() after a flood. */
+  private marks: { at: number; label: string }[] = [];
+
   push(chunk: Buffer): void {
     if (this.pending !== null) {
       const mark = this.pending;
       this.pending = null;
       this.lastLabel = mark;
+      this.marks.push({ at: this.total, label: mark });
       this.store(Buffer.from(`${this.total && !this.endsWithNewline ? '\n' : ''}--- ${mark} ---\n`));
     }
     this.store(chunk);
@@ -70,6 +74,10 @@ export class CappedOutput {
   text(): string {
     const head = Buffer.concat(this.head).toString('utf8');
     const tail = Buffer.concat(this.tail).toString('utf8');
-    return this.dropped ? `${head}\n[... ${this.dropped} bytes of output dropped ...]\n${tail}` : head + tail;
+    if (!this.dropped) return head + tail;
+    // The tail goes on with what the last label before it named (its line may have been dropped).
+    const tailStart = this.total - this.tailLen;
+    const within = this.marks.filter((m) => m.at < tailStart).pop();
+    return `${head}\n[... ${this.dropped} bytes of output dropped ...]\n${within ? `--- ${within.label} (continued) ---\n` : ''}${tail}`;
   }
 }

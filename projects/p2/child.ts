@@ -76,15 +76,10 @@ interface DecoderArgs {
   prompt: number[];
   nNew: number;
   mode: string;
+  /** The model's weights as handed over, by path (`layers[0].wq`): none may be disposed by the submission. */
+  weights: [string, TF.Tensor][];
 }
 
-/** The model's tensors that have been disposed, by path (`layers[0].wq`). */
-function disposedWeights(x: unknown, at = ''): string[] {
-  if (isTfTensor(x)) return x.isDisposed ? [at] : [];
-  if (Array.isArray(x)) return x.flatMap((v, i) => disposedWeights(v, `${at}[${i}]`));
-  if (x && typeof x === 'object') return Object.entries(x).flatMap(([k, v]) => disposedWeights(v, at ? `${at}.${k}` : k));
-  return [];
-}
 
 async function runGenerate(sub: Submission, a: DecoderArgs, useCache: boolean, ctx: ChildContext): Promise<Record_> {
   // A case calls generate twice (with and without the cache): every message says which call.
@@ -102,10 +97,11 @@ async function runGenerate(sub: Submission, a: DecoderArgs, useCache: boolean, c
       },
     })) as Record<string, unknown>;
   } catch (e) {
-    if (e instanceof Error) e.message = `in ${call}: ${e.message}`;
+    // At the end: the start of a message says what it is (an allocation failure, say).
+    if (e instanceof Error) e.message = `${e.message} (in ${call})`;
     throw e;
   }
-  const gone = disposedWeights(a.model);
+  const gone = a.weights.filter(([, w]) => w.isDisposed).map(([name]) => name);
   if (gone.length)
     throw new BadOutputError(`${call} disposed the model's ${gone.length === 1 ? 'tensor' : 'tensors'} ${gone.slice(0, 4).map((g) => `'${g}'`).join(', ')}${gone.length > 4 ? ', ...' : ''}: the model's weights are the caller's (dispose only tensors your code makes)`);
   if (typeof r !== 'object' || r === null) throw new BadOutputError(`${call} must return {tokens, logits, cacheBytes, cachedTokens}, got ${describe(r)}`);
@@ -171,12 +167,14 @@ export default defineChild({
         const tf = ctx.rt.tf;
         const w = inputs.weights as Record_;
         const model: Record<string, unknown> = { config: { ...(inputs.config as object) }, layers: [] };
+        const weights: [string, TF.Tensor][] = [];
+        const keep = (name: string, t: TF.Tensor) => (weights.push([name, t]), t);
         for (const [k, v] of Object.entries(w)) {
-          if (k === 'layers') model.layers = (v as Record_[]).map((L) => Object.fromEntries(Object.entries(L).map(([n, t]) => [n, fromWire(tf, t)])));
-          else model[k] = fromWire(tf, v);
+          if (k === 'layers') model.layers = (v as Record_[]).map((L, i) => Object.fromEntries(Object.entries(L).map(([n, t]) => [n, keep(`layers[${i}].${n}`, fromWire(tf, t))])));
+          else model[k] = keep(k, fromWire(tf, v));
         }
         const p = inputs.prompt as Tensor;
-        return { model, prompt: Array.from(p.data), nNew: Number(inputs.nNew), mode: String(inputs.mode) };
+        return { model, prompt: Array.from(p.data), nNew: Number(inputs.nNew), mode: String(inputs.mode), weights };
       },
       async invoke(sub, a: DecoderArgs, ctx) {
         if (a.mode === 'both') {

@@ -55,6 +55,15 @@ describe('captured output', () => {
     c.push(Buffer.from('x\n'));
     expect(c.text()).toBe('at load\n--- case a/1 ---\none line\nmore\n--- case a/2 ---\nno newline\n--- case a/3 ---\nx\n');
   });
+
+  it('after a flood, says which case the tail still belongs to', () => {
+    const c = new CappedOutput(1000);
+    c.label('case a/0');
+    c.push(Buffer.from('start\n'));
+    c.label('case a/1');
+    for (let i = 0; i < 100; i++) c.push(Buffer.from('y'.repeat(99) + '\n'));
+    expect(c.text()).toMatch(/^--- case a\/0 ---\nstart\n--- case a\/1 ---\ny+[\s\S]*\[\.\.\. \d+ bytes of output dropped \.\.\.\]\n--- case a\/1 \(continued\) ---\ny/);
+  });
 });
 
 describe('seeded generator', () => {
