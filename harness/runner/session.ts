@@ -227,7 +227,12 @@ export class SubmissionProcess {
   }
 
   private classifyDeath(last: Record<string, Value> | null, timeoutMs: number): { kind: FaultKind; message: string } {
-    const err = this.stderr.text();
+    // What the process wrote, without the harness's own labels (a case id is not a message).
+    const err = this.stderr
+      .text()
+      .split('\n')
+      .filter((l) => !/^--- .* ---$/.test(l))
+      .join('\n');
     if (last?.type === 'fatal') return { kind: 'exception', message: `uncaught error during the case: ${String(last.message)}` };
     if (this.protocolError) return { kind: 'protocol', message: this.describeDeath(last, timeoutMs) };
     // Once the time ran out, the case is a timeout, whatever the process did while it was asked
