@@ -80,7 +80,6 @@ interface DecoderArgs {
   weights: [string, TF.Tensor][];
 }
 
-
 async function runGenerate(sub: Submission, a: DecoderArgs, useCache: boolean, ctx: ChildContext): Promise<Record_> {
   // A case calls generate twice (with and without the cache): every message says which call.
   const call = `generate(..., { useCache: ${useCache} })`;
