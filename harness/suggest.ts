@@ -24,7 +24,7 @@ export function missingExports(missing: string[], exported: string[]): string {
     .join(', ');
 }
 
-/** A candidate that shares most of `name`'s beginning (an abbreviation: `linearAttn` for `linearAttention`), or null. */
+/** A candidate that shares most of `name`'s beginning (an abbreviation: `maxPool` for `maxPooling`), or null. */
 function shortened(name: string, candidates: string[]): string | null {
   const common = (a: string, b: string) => {
     let i = 0;

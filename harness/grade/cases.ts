@@ -58,7 +58,7 @@ export function planCases(project: Project, sel: CaseSelection): PlannedCase[] {
       const ids = out.map((c) => c.id);
       const task = project.tasks.find((t) => t.id === sel.caseId);
       if (task) throw new UsageError(`'${sel.caseId}' is a task: --task ${task.id} runs all its cases, --case ${task.id}/0 its first`);
-      // A typo, or the task's name begun (`flash/1` for `flashAttention/1`).
+      // A typo, or the task's name begun (`conv/1` for `convolution/1`).
       const [typedTask = '', rest] = sel.caseId.split('/');
       const begun = typedTask.length >= 3 ? project.tasks.filter((t) => t.id.toLowerCase().startsWith(typedTask.toLowerCase())) : [];
       const meant = likelyMeant(sel.caseId, ids) ?? (begun.length === 1 && ids.includes(`${begun[0]!.id}/${rest}`) ? `${begun[0]!.id}/${rest}` : null);
