@@ -11,6 +11,7 @@ import path from 'node:path';
 import { BadOutputError, DEVICE_DURATION_KEY, type ChildContext, type ChildProject, type Submission } from './api.ts';
 import { startTensorRuntime, type BackendName, type TensorRuntime } from './tensor-runtime.ts';
 import { stallReport } from './stall.ts';
+import { stdioFlushed } from './flush.ts';
 
 // Deep enough to reach the submission's own frames below a library's (a tfjs op raises an error
 // ten or more frames down); the parent keeps only the submission's (Impl.clean).
@@ -105,11 +106,16 @@ function takeDeviceDuration(o: Record_): number | null {
   return typeof d === 'number' && d >= 0 ? d : null;
 }
 
-/** Exits once what the submission printed has reached the pipes (they are asynchronous). */
+/** Exits once what the submission printed has reached the pipes. */
 async function flushAndExit(): Promise<void> {
-  const drain = (s: NodeJS.WriteStream) => new Promise<void>((r) => (s.writableLength ? s.write('', () => r()) : r()));
-  await Promise.race([Promise.all([drain(process.stdout), drain(process.stderr)]), new Promise((r) => setTimeout(r, 2000))]);
+  await stdioFlushed();
   process.exit(0);
+}
+
+/** A call's reply, sent after what the call printed (the harness labels output by call). */
+async function reply(msg: Value): Promise<void> {
+  await stdioFlushed();
+  await send(msg);
 }
 
 async function call(m: Record<string, Value>): Promise<void> {
@@ -156,7 +162,7 @@ async function call(m: Record<string, Value>): Promise<void> {
       if (r.state !== 'completed') throw new Error(`measurement ended early (${r.state})`);
       const samples = [...(r.latency.samples ?? [])];
       const leaked = c.rt ? c.rt.memory().tensors - before : 0;
-      await send({ type: 'result', id, outputs, samples_ms: samples, wall_ms: wall, leaked_tensors: leaked });
+      await reply({ type: 'result', id, outputs, samples_ms: samples, wall_ms: wall, leaked_tensors: leaked });
     } else {
       const args = await task.prepare(m.inputs as Record_, c);
       let outputs: Record_;
@@ -173,11 +179,11 @@ async function call(m: Record<string, Value>): Promise<void> {
       const ms = device ?? nowMs() - t0;
       task.release?.(args, c);
       const leaked = c.rt ? c.rt.memory().tensors - before : 0;
-      await send({ type: 'result', id, outputs, ms, peak_bytes: peak, leaked_tensors: leaked });
+      await reply({ type: 'result', id, outputs, ms, peak_bytes: peak, leaked_tensors: leaked });
     }
   } catch (e) {
     const kind = e instanceof BadOutputError ? 'bad_output' : 'exception';
-    await send({ type: 'error', id, kind, ...describeError(e) });
+    await reply({ type: 'error', id, kind, ...describeError(e) });
   } finally {
     currentCall = null;
   }

@@ -425,7 +425,7 @@ async function runCase(
   const inputs = c.task.generate(c.spec.params, new Rng(c.seed));
   const expected = c.task.oracle(c.spec.params, inputs);
   const timeout = (c.task.timeoutMs ?? 20000) * opt.timeoutScale;
-  for (const o of [sub.proc!.stdout, sub.proc!.stderr]) o.label(`case ${c.id}`);
+  await sub.proc!.labelOutput(`case ${c.id}`);
   const r = await sub.proc!.call({ task: c.task.id, mode: 'check', inputs, memory: Boolean(c.task.measureMemory) }, timeout);
   if (!r.ok) {
     return fail(c, r.kind, sub.clean(r.message));

@@ -62,7 +62,7 @@ export async function measureInterleaved(
     perCall: 0,
     rotate: 0,
   }));
-  for (const i of impls) for (const o of [i.proc.stdout, i.proc.stderr]) o.label(`timed runs of ${task.id}`);
+  for (const i of impls) await i.proc.labelOutput(`timed runs of ${task.id}`);
   const t0 = performance.now();
   const keepCalls = 8;
   for (let round = 0; ; round++) {

@@ -94,6 +94,17 @@ export class SubmissionProcess {
     return this.launcher.sandboxed;
   }
 
+  /**
+   * Output that arrives from now on is shown under a line naming `what` (a case). The process
+   * writes what a call printed before its reply, but both pipes can be read in the same turn of
+   * the event loop, the reply first: one turn is let pass so that such output keeps its call's label.
+   */
+  async labelOutput(what: string): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    this.stdout.label(what);
+    this.stderr.label(what);
+  }
+
   static async start(
     launcher: Launcher,
     spec: LaunchSpec,

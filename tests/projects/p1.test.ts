@@ -91,6 +91,21 @@ describe('naive collectives', () => {
   });
 });
 
+describe("what the ranks print", () => {
+  it("is shown under the case that printed it, even a line printed as a rank returns", async () => {
+    const o = await run('p1', path.join(FIXTURES, 'p1-prints'), { tasks: ['allReduce'] });
+    const sections = o.run.output.stdout.split(/^--- (.+) ---\n/m).slice(1);
+    const printed = new Map<string, string[]>();
+    for (let i = 0; i < sections.length; i += 2) printed.set(sections[i]!, sections[i + 1]!.trim().split('\n').sort());
+    expect(o.run.cases.length).toBeGreaterThan(3);
+    for (const c of o.run.cases) {
+      const { N, L } = c.params as { N: number; L: number };
+      const want = Array.from({ length: N }, (_, r) => `rank ${r} of ${N}: length ${L}`).sort();
+      expect(printed.get(`case ${c.id}`), c.id).toEqual(want);
+    }
+  });
+});
+
 describe('a deadlock', () => {
   it('ends the case within seconds, not at the time limit, saying which ranks wait on which', async () => {
     const t0 = performance.now();

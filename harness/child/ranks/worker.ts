@@ -7,6 +7,7 @@ import { Comm, RankCore } from './comm.ts';
 import { R_PING, R_PONG, R_STATUS, rankWord, STATUS_DONE, STATUS_FAILED, STATUS_RUNNING, type SharedGroup } from './layout.ts';
 import type { RankContext, RankTasks, Submission } from './api.ts';
 import type { FromRank, ToRank, WorkerInit } from './protocol.ts';
+import { stdioFlushed } from '../flush.ts';
 
 const hrtime = process.hrtime.bigint.bind(process.hrtime);
 const memoryUsage = process.memoryUsage.bind(process);
@@ -143,6 +144,7 @@ async function handle(m: ToRank): Promise<void> {
       const output = await (builtin.tasks[c.task] ?? tasks.tasks[c.task])!.run(sub, comm, c.state, ctx);
       const endMs = nowMs();
       setStatus(STATUS_DONE);
+      await stdioFlushed(); // what the rank printed goes before its result, under this case
       post({
         type: 'done',
         job: m.job,
@@ -157,6 +159,7 @@ async function handle(m: ToRank): Promise<void> {
       });
     } catch (e) {
       setStatus(STATUS_FAILED);
+      await stdioFlushed();
       post({ type: 'failed', job: m.job, phase: 'run', ...describe(e) });
     }
   } else if (m.type === 'discard') {
