@@ -1,4 +1,4 @@
-// The command line: test, grade, bench, doctor. Exit codes: 0 completed (whatever the score),
+// The command line: test, grade, bench, clean, doctor. Exit codes: 0 completed (whatever the score),
 // 2 bad usage, 3 the submission could not be loaded, 4 not gradable (a harness or machine fault).
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync, realpathSync, statSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { BubblewrapLauncher, sandboxProblem } from './runner/sandbox.ts';
 import { readSecret, referenceFolder } from './staff.ts';
 import { doctor, printDoctor, probeRuntimes } from './doctor.ts';
 import { registerBatchCommands } from './batch/cli.ts';
+import { cleanHint, DEFAULT_KEEP, formatBytes, listRuns, planClean, removeRuns } from './report/results-folder.ts';
 
 type Mode = 'test' | 'grade' | 'bench';
 
@@ -108,8 +109,35 @@ async function runCommand(mode: Mode, projectName: string, submission: string | 
   };
   const outcome = await executeRun(opt);
   if (flags.json) process.stdout.write(JSON.stringify(mode === 'bench' ? outcome.bench : mode === 'grade' ? outcome.results ?? outcome.run : outcome.run, null, 2) + '\n');
-  else printRun(project, outcome, outDir, referenceDir !== null);
+  else {
+    printRun(project, outcome, outDir, referenceDir !== null);
+    const hint = flags.out ? null : cleanHint(path.dirname(outDir));
+    if (hint) process.stdout.write(`\n${hint}\n`);
+  }
   return outcome.exitCode;
+}
+
+function clean(folder: string | undefined, flags: { keep: string; grades?: boolean; dryRun?: boolean }): number {
+  const keep = Number(flags.keep);
+  if (!Number.isInteger(keep) || keep < 1) throw new UsageError('--keep must be a whole number of at least 1 (the newest run may still be writing)');
+  const here = path.resolve('results');
+  const results = path.resolve(folder ?? (existsSync(here) ? here : path.join(HARNESS_ROOT, 'results')));
+  if (!existsSync(results)) throw new UsageError(`no results folder at ${results}`);
+  const runs = listRuns(results);
+  const plan = planClean(runs, { keep, grades: Boolean(flags.grades) });
+  const bytes = plan.remove.reduce((s, r) => s + r.bytes, 0);
+  const shown = path.relative(process.cwd(), results) || results;
+  if (!plan.remove.length) {
+    process.stdout.write(`${shown}: nothing to remove (${runs.length} run folder${runs.length === 1 ? '' : 's'}; the newest ${keep} of each project and command are kept${flags.grades ? '' : ', and every grade run'})\n`);
+    return 0;
+  }
+  for (const r of plan.remove) process.stdout.write(`${flags.dryRun ? 'would remove' : 'removed'} ${path.join(shown, r.name)} (${formatBytes(r.bytes)})\n`);
+  if (!flags.dryRun) removeRuns(plan);
+  const grades = plan.keep.filter((r) => r.mode === 'grade').length;
+  process.stdout.write(
+    `${flags.dryRun ? 'Would remove' : 'Removed'} ${plan.remove.length} run folder${plan.remove.length === 1 ? '' : 's'} (${formatBytes(bytes)}); kept ${plan.keep.length}: the newest ${keep} of each project and command${!flags.grades && grades ? `, and ${grades} grade run${grades === 1 ? '' : 's'} (--grades removes older ones too)` : ''}. Folders not named by mlsys are never touched.\n`,
+  );
+  return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -153,6 +181,16 @@ export async function main(argv: string[]): Promise<number> {
     program.command('bench').argument('<project>').argument('[submission]').description('time the tasks next to the reference: bench.json'),
     'bench',
   );
+  program
+    .command('clean')
+    .argument('[folder]', 'the results folder (default: results/ here, or the mlsys folder\'s)')
+    .description('remove older run folders from results/: all but the newest of each project and command')
+    .option('--keep <n>', 'how many runs of each project and command to keep', String(DEFAULT_KEEP))
+    .option('--grades', 'grade runs too (kept unless this is given)')
+    .option('--dry-run', 'list what would be removed, remove nothing')
+    .action((folder: string | undefined, flags: { keep: string; grades?: boolean; dryRun?: boolean }) => {
+      result = clean(folder, flags);
+    });
   program
     .command('doctor')
     .description('what this machine offers: tensor backends, WebGPU adapter, sandbox, CUDA, Slurm')
