@@ -79,7 +79,10 @@ async function runCommand(mode: Mode, projectName: string, submission: string | 
   if (flags.milestone) {
     const m = project.milestones?.[flags.milestone];
     if (!m) throw new UsageError(`unknown milestone '${flags.milestone}' for ${project.id} (milestones: ${Object.keys(project.milestones ?? {}).join(', ') || 'none'})`);
-    tasks = tasks ? tasks.filter((t) => m.includes(t)) : m;
+    const outside = (tasks ?? []).filter((t) => !m.includes(t));
+    if (outside.length)
+      throw new UsageError(`${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} not in milestone '${flags.milestone}' (its tasks: ${m.join(', ')}): leave out --milestone to run ${outside.length === 1 ? 'it' : 'them'}`);
+    tasks = tasks ?? m;
   }
   const launcher = pickLauncher(flags.sandbox, say);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');

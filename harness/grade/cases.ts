@@ -56,6 +56,9 @@ export function planCases(project: Project, sel: CaseSelection): PlannedCase[] {
     const one = out.filter((c) => c.id === sel.caseId);
     if (!one.length) {
       const ids = out.map((c) => c.id);
+      const [caseTask] = sel.caseId.split('/');
+      if (sel.tasks && project.tasks.some((t) => t.id === caseTask) && !sel.tasks.includes(caseTask!))
+        throw new UsageError(`case '${sel.caseId}' is not in the tasks chosen (${sel.tasks.join(', ')}): leave out --task (or --milestone) to run it`);
       const task = project.tasks.find((t) => t.id === sel.caseId);
       if (task) throw new UsageError(`'${sel.caseId}' is a task: --task ${task.id} runs all its cases, --case ${task.id}/0 its first`);
       // A typo, or the task's name begun (`conv/1` for `convolution/1`).

@@ -31,12 +31,12 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
       out(`  ${t.task.padEnd(20)} correctness ${t.correctness}/${t.correctness_max}${perf}   ${t.note}`);
     }
     out(`  ${'TOTAL'.padEnd(20)} ${run.score.total} / ${run.score.max}`);
-    if (!run.options.hidden) out('  (public cases only: grading may add hidden cases)');
+    for (const l of totalCaveats(project, run)) out(`  (${l})`);
   }
   if (run.status === 'load_failed' && failed.length) {
     // One message, not one per case: nothing ran.
     out();
-    out(`Your code could not be loaded, so all ${failed.length} cases fail:`);
+    out(`Your code could not be loaded, so ${failed.length === 1 ? 'its one case fails' : `all ${failed.length} cases fail`}:`);
     const message = failed[0]!.message.replace(/^your code could not be loaded: /, '');
     out(`  ${message.split('\n').slice(0, 12).join('\n  ')}`);
   } else if (failed.length) {
@@ -69,9 +69,28 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
   out(`results: ${outDir}`);
 }
 
+/** What the TOTAL does not cover, so that a partial figure is not read as a grade. */
+function totalCaveats(project: Project, run: RunRecord): string[] {
+  const lines: string[] = [];
+  const score = run.score!;
+  const untimed = score.tasks.filter((t) => t.performance_max > 0 && !run.perf.some((p) => p.task === t.task));
+  const untimedPoints = Math.round(untimed.reduce((s, t) => s + t.performance_max, 0) * 100) / 100;
+  if (untimed.length && run.mode === 'test')
+    lines.push(
+      `test does not time your code, so the ${untimedPoints} speed point${untimedPoints === 1 ? ' above counts' : 's above count'} as 0 here; ` +
+        `\`npx mlsys bench ${project.id} ${shellWord(run.submission.path)}\` shows the speed figures grading uses`,
+    );
+  if (run.options.case) lines.push(`only --case ${run.options.case} ran: the total is of that case alone, not of its task`);
+  else if (run.options.tasks?.length) lines.push(`only ${run.options.tasks.join(', ')} ran: the total is of ${run.options.tasks.length === 1 ? 'that task' : 'those tasks'} alone`);
+  if (!run.options.hidden) lines.push('public cases only: grading may add hidden cases');
+  return lines;
+}
+
 /** Lines the WebGPU runtime (Dawn) prints in every process that opens a device: not the student's. */
 export const RUNTIME_NOISE = /^Warning: maxDynamic\w+ artificially reduced /;
 const SHOWN_LINES = 20;
+/** The line the harness puts before each case's output (output-cap.ts). */
+const LABEL = /^--- (.+) ---$/;
 
 /** The options of this run that the re-run of one case needs to behave the same (its time limits, its backend). */
 function sameOptions(run: RunRecord): string {
@@ -92,7 +111,13 @@ function printOutput(run: RunRecord): void {
   out(`What your code printed (the last ${SHOWN_LINES} lines of each stream; run.json keeps more, under "output"):`);
   for (const { k, lines } of streams) {
     out(`  ${k}${lines.length > SHOWN_LINES ? ` (last ${SHOWN_LINES} of ${lines.length} lines)` : ''}:`);
-    for (const raw of lines.slice(-SHOWN_LINES)) {
+    const shown = lines.slice(-SHOWN_LINES);
+    // The tail goes on with what the last case label above it named: say which, once.
+    if (lines.length > SHOWN_LINES && !LABEL.test(shown[0]!)) {
+      const above = lines.slice(0, -SHOWN_LINES).findLast((l) => LABEL.test(l));
+      if (above) shown.unshift(`--- ${LABEL.exec(above)![1]!.replace(/ \(continued\)$/, '')} (continued) ---`);
+    }
+    for (const raw of shown) {
       // Control characters (escape sequences, carriage returns) could rewrite the screen above.
       const l = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
       out(`    | ${l.length > 300 ? `${l.slice(0, 300)} [...]` : l}`);

@@ -30,6 +30,13 @@ describe('mlsys CLI', () => {
     const task = await mlsys(['test', 'p2', 'reference/p2', '--case', 'generate']);
     expect(task.exitCode).toBe(2);
     expect(task.stderr).toMatch(/'generate' is a task: --task generate runs all its cases/);
+    // A choice that would leave nothing to run says so (it used to run nothing and exit 0).
+    const outside = await mlsys(['test', 'p1', 'reference/p1', '--milestone', 'checkin', '--task', 'dataParallel']);
+    expect(outside.exitCode).toBe(2);
+    expect(outside.stderr).toMatch(/dataParallel is not in milestone 'checkin' \(its tasks: allReduce, [^)]*\): leave out --milestone to run it/);
+    const notChosen = await mlsys(['test', 'p2', 'reference/p2', '--task', 'generate', '--case', 'attention/1']);
+    expect(notChosen.exitCode).toBe(2);
+    expect(notChosen.stderr).toMatch(/case 'attention\/1' is not in the tasks chosen \(generate\): leave out --task/);
     const hidden = await mlsys(['grade', 'p2', 'reference/p2', '--hidden', '--sandbox', 'off'], { MLSYS_HIDDEN_SECRET: '' });
     expect(hidden.exitCode).toBe(2);
     expect(hidden.stderr).toMatch(/--hidden needs the grader secret/);

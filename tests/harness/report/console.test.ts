@@ -72,4 +72,25 @@ describe('the console report', () => {
     const earned = ((0.5 - spec.perf!.floor) / (spec.perf!.target - spec.perf!.floor)) * max;
     expect(printed).toContain(`graded speed: 0.50x (paired rounds): ${Math.round(earned * 100) / 100} of ${Math.round(max * 100) / 100} speed points`);
   });
+
+  it("test: the total says that speed was not timed and which cases it covers; a load error of one case is said in the singular", async () => {
+    const project = await findProject('p2');
+    const task = (id: string, perfMax: number) => ({ task: id, title: id, correctness: 3, correctness_max: 3, performance: 0, performance_max: perfMax, note: '1/1 cases passed; speed not measured in this run' });
+    const run = { ...base, options: { ...base.options, case: 'attention/1', tasks: null }, score: { total: 3, max: 4, tasks: [task('attention', 1)] } };
+    printRun(project, { run: run as unknown as RunRecord, exitCode: 0 } as RunOutcome, '/tmp/out', true);
+    expect(printed).toContain('(test does not time your code, so the 1 speed point above counts as 0 here; `npx mlsys bench p2 /tmp/sub` shows the speed figures grading uses)');
+    expect(printed).toContain('(only --case attention/1 ran: the total is of that case alone, not of its task)');
+    printed = '';
+    const one = { id: 'attention/0', task: 'attention', index: 0, label: 'x', visibility: 'public', seed: 1, status: 'failed', kind: 'load_error', message: 'your code could not be loaded: SyntaxError' };
+    printRun(project, { run: { ...run, status: 'load_failed', cases: [one] } as unknown as RunRecord, exitCode: 3 } as RunOutcome, '/tmp/out', true);
+    expect(printed).toContain('Your code could not be loaded, so its one case fails:');
+  });
+
+  it('printed output: a tail cut below its case label says which case it continues', async () => {
+    const project = await findProject('p2');
+    const lines = ['--- case attention/0 ---', 'a', '--- case attention/1 ---', ...Array.from({ length: 30 }, (_, i) => `line ${i}`)];
+    const run = { ...base, output: { stdout: lines.join('\n') + '\n', stderr: '' } };
+    printRun(project, { run: run as unknown as RunRecord, exitCode: 0 } as RunOutcome, '/tmp/out', true);
+    expect(printed).toContain('stdout (last 20 of 33 lines):\n    | --- case attention/1 (continued) ---\n    | line 10\n');
+  });
 });
