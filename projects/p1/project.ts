@@ -65,6 +65,11 @@ export function optimalBytesPerRank(op: oracle.CollOp, N: number, L: number): { 
   return { ideal: f * B, allowed: f * B + 4 * steps, formula: `${op === 'allReduce' || op === 'broadcast' ? '2' : ''}(N−1)/N · ${B} bytes` };
 }
 
+/** Chunks of L/N floats a ring sends from each rank: N−1 a phase, two phases for an all-reduce. */
+function ringSteps(op: oracle.CollOp, N: number): string {
+  return op === 'allReduce' ? `2(N−1) = ${2 * (N - 1)}` : `N−1 = ${N - 1}`;
+}
+
 /** nccl-tests' bus bandwidth factor: busbw = algbw × factor. */
 export function busFactor(op: oracle.CollOp, N: number): number {
   if (op === 'allReduce') return (2 * (N - 1)) / N;
@@ -107,7 +112,8 @@ function checkCollective(op: oracle.CollOp, p: CollP, inputs: Record_, o: Record
     const r = Array.from(sent).indexOf(worst);
     return bad(
       `the values are right, but rank ${r} sent ${worst} bytes; a bandwidth-optimal ${COLL_NAMES[op]} sends at most ${b.formula} = ${Math.round(b.ideal)} bytes from each rank ` +
-        `(+${b.allowed - b.ideal} for rounding): ${op === 'broadcast' ? 'pipeline the buffer along a chain, or scatter then all-gather' : 'use a ring (send one chunk per step to the next rank)'}, not one rank sending to or collecting from all`,
+        `(+${b.allowed - b.ideal} for rounding): ${op === 'broadcast' ? 'pipeline the buffer along a chain, or scatter then all-gather' : 'use a ring (send one chunk per step to the next rank)'}, not one rank sending to or collecting from all` +
+        (op === 'broadcast' ? '' : `. Rank ${r} sent about ${(worst / ((4 * p.L) / p.N)).toFixed(1)} chunks of L/N floats, where ${ringSteps(op, p.N)} suffice: if yours is a ring, it takes more steps than that`),
       details,
     );
   }
@@ -657,7 +663,7 @@ function checkPipeline(p: PipeP, _inputs: Record_, o: Record_, e: { grads: Float
   if (bubble > ideal + 1e-9)
     return bad(
       `the gradients are right, but the schedule's bubble fraction is ${bubble.toFixed(4)}; ${p.schedule === 'gpipe' ? 'GPipe' : '1F1B'} with p = ${p.N} stages and m = ${p.m} microbatches reaches (p−1)/(m+p−1) = ${ideal.toFixed(4)} ` +
-        `(forward 1 unit, backward 2; the step took ${max(vclock)} units, the ideal ${3 * (p.m + p.N - 1)}). A stage must start a microbatch as soon as its input has arrived`,
+        `(forward 1 unit, backward 2; the step took ${max(vclock)} units, the ideal ${3 * (p.m + p.N - 1)}). A stage must start a microbatch as soon as its input has arrived: receive each microbatch's input just before its forward, not all of them first`,
       details,
     );
   const limit = p.schedule === '1f1b' ? Math.min(p.N, p.m) : p.m;

@@ -82,6 +82,8 @@ describe('naive collectives', () => {
     const n3 = by('allReduce/2');
     expect(n3.status).toBe('failed');
     expect(n3.message).toMatch(/^the values are right, but rank 0 sent 8008 bytes; a bandwidth-optimal all-reduce sends at most 2\(N−1\)\/N · 4004 bytes = 5339 bytes from each rank/);
+    // A ring that takes too many steps sends too much too: the count of chunks says so.
+    expect(n3.message).toMatch(/Rank 0 sent about 6\.0 chunks of L\/N floats, where 2\(N−1\) = 4 suffice: if yours is a ring, it takes more steps than that/);
     expect(by('allReduce/6').message).toMatch(/rank 0 sent 28000 bytes/); // N = 8: (N−1) · B out of the root
     expect(by('broadcast/3').message).toMatch(/the values are right, but rank 1 sent 49188 bytes/);
     // No case failed on values: only traffic.
@@ -138,15 +140,15 @@ describe('a collective that never finishes', () => {
     expect(c).toMatchObject({ status: 'failed', kind: 'timeout' });
     expect(c.message).toMatch(/^timed out: no answer within 6\.0 s \(the process was killed\)\nwhat the ranks were doing when the time ran out: /);
     expect(c.message).toMatch(/rank 1 is computing: its code has not yielded to the event loop/);
-    expect(c.message).toMatch(/rank 2 is not in the communicator and its event loop is idle: it awaits something that never comes/);
-    expect(c.message).toMatch(/rank 3 is not in the communicator and its event loop is idle/);
+    expect(c.message).toMatch(/rank 2 is not waiting in any send, receive or barrier, and its event loop is idle: it awaits something that never comes/);
+    expect(c.message).toMatch(/rank 3 is not waiting in any send, receive or barrier, and its event loop is idle/);
     expect(c.message).toMatch(/rank 0 waits to receive from rank 1/);
   });
 });
 
 describe('a rank that fails', () => {
   it("ends the case at once with that rank's error and stack; an exit or a late error likewise", async () => {
-    const o = await run('p1', path.join(FIXTURES, 'p1-throws'), { tasks: ['allReduce', 'allGather', 'broadcast'] });
+    const o = await run('p1', path.join(FIXTURES, 'p1-throws'), { tasks: ['allReduce', 'allGather', 'broadcast', 'reduceScatter'] });
     const by = (id: string) => o.run.cases.find((c) => c.id === id)!;
     expect(by('allReduce/0').status).toBe('passed'); // N = 1: rank 1 does not exist
     const t = by('allReduce/3');
@@ -155,6 +157,11 @@ describe('a rank that fails', () => {
     expect(t.message).not.toMatch(/harness\//);
     expect(by('broadcast/2').message).toMatch(/^RankExit: rank 2 exited \(code 3\) in the middle of the case: do not call process\.exit/);
     expect(by('allGather/1').message).toMatch(/^RankError: rank 0 failed outside its call \(an uncaught error, e\.g\. in a timer or an unawaited promise\): Error: late failure on rank 0/);
+    // A message that does not fit its buffer: the error names the line of the rank's own await,
+    // also for a receive that waited behind another on the same link.
+    const fit = by('reduceScatter/1');
+    expect(fit.message).toMatch(/^RankError: rank \d threw RangeError: rank \d recv from rank \d: the message holds 5 float32 element\(s\) \(20 bytes\) but the buffer holds 4/);
+    expect(fit.message).toMatch(/\n\s+at async .*reduceScatter \(index\.ts:\d+:\d+\)/);
     // The process survives: later cases of the same run still run (and pass where they can).
     expect(by('broadcast/0').status).toBe('passed');
   });

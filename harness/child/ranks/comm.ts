@@ -176,7 +176,9 @@ export class RankCore {
   /** recvReduce into this rank's arena as WebAssembly SIMD; null: JavaScript loops only. */
   private readonly reducer: WasmReducer | null;
   private sendQ: Promise<unknown>[];
-  private recvQ: Promise<unknown>[];
+  /** Per link: whether a receive is in progress, and the starts of those queued behind it. */
+  private recvBusy: Uint8Array;
+  private recvWaiting: (() => void)[][];
   /** Local copies of the positions this rank owns: write of its outgoing links, read of incoming. */
   private wpos: Int32Array;
   private rpos: Int32Array;
@@ -220,7 +222,8 @@ export class RankCore {
     const mem = g.arenaMemories?.[rank];
     this.reducer = mem ? new WasmReducer(mem, g.arenaBytes, SCRATCH_BYTES) : null;
     this.sendQ = [];
-    this.recvQ = [];
+    this.recvBusy = new Uint8Array(g.size);
+    this.recvWaiting = [];
     this.wpos = new Int32Array(g.size);
     this.rpos = new Int32Array(g.size);
     this.sent = new Int32Array(g.size);
@@ -236,7 +239,10 @@ export class RankCore {
   resetForJob(): void {
     this.gen++;
     this.sendQ = Array.from({ length: this.size }, () => Promise.resolve());
-    this.recvQ = Array.from({ length: this.size }, () => Promise.resolve());
+    // Receives still queued from the ended job start, and fail at once (current(gen)).
+    for (const q of this.recvWaiting) for (const start of q) start();
+    this.recvWaiting = Array.from({ length: this.size }, () => []);
+    this.recvBusy.fill(0);
     this.wpos.fill(0);
     this.rpos.fill(0);
     this.sent.fill(0);
@@ -307,9 +313,28 @@ export class RankCore {
       return Promise.reject(e);
     }
     const gen = this.gen;
-    const p = this.recvQ[s]!.then(() => this.recvNow(s, out as AnyArray, arr.dtype, arr.bytes, reduce, gen));
-    this.recvQ[s] = p.catch(() => {});
-    return p;
+    // One receive at a time per link, in call order. The queue is kept without .then() on the
+    // promise the rank's code awaits: any other reaction on it cuts V8's async stack trace, and
+    // an error recvNow raises (a message that does not fit the buffer) would not carry the line
+    // of the rank's await.
+    if (!this.recvBusy[s]) {
+      this.recvBusy[s] = 1;
+      return this.recvNow(s, out as AnyArray, arr.dtype, arr.bytes, reduce, gen);
+    }
+    return this.recvQueued(s, out as AnyArray, arr.dtype, arr.bytes, reduce, gen);
+  }
+
+  private async recvQueued(src: number, out: AnyArray, dtype: CommDType, outBytes: Uint8Array, reduce: boolean, gen: number): Promise<void> {
+    await new Promise<void>((start) => this.recvWaiting[src]!.push(start));
+    await this.recvNow(src, out, dtype, outBytes, reduce, gen);
+  }
+
+  /** A receive on link src has settled: the next queued one starts, if any. */
+  private recvNext(src: number, gen: number): void {
+    if (gen !== this.gen) return; // a new job has reset the link
+    const next = this.recvWaiting[src]!.shift();
+    if (next) next();
+    else this.recvBusy[src] = 0;
   }
 
   /** Writes `src` into the ring of link (rank -> dst) at ring position pos, wrapping. */
@@ -437,6 +462,14 @@ export class RankCore {
   }
 
   private async recvNow(src: number, out: AnyArray, dtype: CommDType, outBytes: Uint8Array, reduce: boolean, gen: number): Promise<void> {
+    try {
+      await this.recvMessage(src, out, dtype, outBytes, reduce, gen);
+    } finally {
+      this.recvNext(src, gen);
+    }
+  }
+
+  private async recvMessage(src: number, out: AnyArray, dtype: CommDType, outBytes: Uint8Array, reduce: boolean, gen: number): Promise<void> {
     this.current(gen);
     const size = this.size;
     const base = ringBase(this.g, src, this.rank);

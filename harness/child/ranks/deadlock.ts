@@ -121,7 +121,7 @@ export function describeStall(s: WaitState, linkBytes: number, answered: (rank: 
       lines.push({
         rank: r,
         text: answered(r)
-          ? `rank ${r} is not in the communicator and its event loop is idle: it awaits something that never comes (a promise that never settles?)`
+          ? `rank ${r} is not waiting in any send, receive or barrier, and its event loop is idle: it awaits something that never comes (a promise that never settles?)`
           : `rank ${r} is computing: its code has not yielded to the event loop (an endless loop, or far more work than the case needs?)`,
       });
   });
