@@ -121,6 +121,13 @@ export interface Project {
    * (harness/staff.ts).
    */
   graderOnly?: string[];
+  /**
+   * The packages a submission may import (bare names, e.g. '@tensorflow/tfjs'), besides Node's
+   * built-in modules; none if absent. Any other is refused, even when installed beside the
+   * harness, with a message saying why (child/packages.mjs). The reference and the baselines are
+   * trusted and not restricted.
+   */
+  packages?: string[];
   /** Files a submission must have; the first that exists is the entry. */
   entries: string[];
   /**

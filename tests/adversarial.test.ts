@@ -288,17 +288,27 @@ interface Probes {
   hidden: string;
 }
 
+const PACKAGE_REFUSED = /the harness does not provide the package '(zod|commander)' to submissions of this project \(it provides '@tensorflow\/tfjs', '@tensorflow\/tfjs-core'; Node's built-in modules such as 'node:fs' are fine\)/;
+
 /**
  * The import-oracle and require-oracle fixtures (an ESM import, a CommonJS require) fail every
- * case with the refusal's message, as a load error.
+ * case with the refusal's message, as a load error; so do the fixtures that import a package
+ * installed beside the harness but not provided to submissions (by name, by require(), by path).
  */
 async function expectOracleImportRefused(sandbox: boolean): Promise<void> {
-  for (const fixture of ['import-oracle', 'require-oracle']) {
+  const refusals: [string, RegExp][] = [
+    ['import-oracle', /projects\/p2\/oracle\.ts, which is the grader's: .*a submission may not import it/],
+    ['require-oracle', /projects\/p2\/oracle\.ts, which is the grader's: .*a submission may not import it/],
+    ['import-package', PACKAGE_REFUSED],
+    ['require-package', PACKAGE_REFUSED],
+    ['import-package-path', PACKAGE_REFUSED],
+  ];
+  for (const [fixture, why] of refusals) {
     const { run: r } = await attack(fixture, { sandbox });
     expect(r.cases.length).toBeGreaterThan(1);
     for (const c of r.cases) {
       expect(c, fixture).toMatchObject({ status: 'failed', kind: 'load_error' });
-      expect(c.message, fixture).toMatch(/projects\/p2\/oracle\.ts, which is the grader's: .*a submission may not import it/);
+      expect(c.message, fixture).toMatch(why);
     }
   }
   await expectNoSurvivors();
@@ -393,7 +403,7 @@ describe.skipIf(!HAVE_SANDBOX)('under the sandbox', () => {
     await expectNoSurvivors();
   });
 
-  it("cannot import or require the project's oracle to return its answers: refused, saying why", async () => {
+  it("cannot import or require the project's oracle, nor a package it is not provided: refused, saying why", async () => {
     await expectOracleImportRefused(true);
   });
 
@@ -433,7 +443,7 @@ describe('without the sandbox (a student on their own machine)', () => {
     await expectNoSurvivors();
   });
 
-  it("importing or requiring the project's oracle is refused here too (without the refusal the fixtures pass every case)", async () => {
+  it("importing or requiring the project's oracle, or a package it is not provided, is refused here too", async () => {
     await expectOracleImportRefused(false);
   });
 

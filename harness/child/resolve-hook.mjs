@@ -1,7 +1,8 @@
 // ESM resolve hook of the submission's process.
 // - A bare specifier ('@tensorflow/tfjs') that cannot be found from the submission's folder is
 //   resolved again from the harness's folder. CommonJS requires get the same through NODE_PATH,
-//   which the runner sets.
+//   which the runner sets. Of those, a submission's own files may import only the packages its
+//   project provides (packages.mjs).
 // - A module that resolves to a grader-only file or folder (the project's oracle, the reference
 //   solutions) is refused, whoever imports it: expected answers are not computed in this
 //   process. The sandbox also hides those files (runner/sandbox.ts); this hook is what gives the
@@ -13,15 +14,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { caseMessage, caseMismatch, stem } from './exact-case.mjs';
 import { graderOnlyCheck } from './grader-only.mjs';
+import { packageCheck } from './packages.mjs';
 
 const HARNESS_URL = new URL('../../package.json', import.meta.url).href;
 
 let check = graderOnlyCheck([]);
+let checkPackage = packageCheck(null);
 /** The grader-only files' names (oracle.ts...), to explain a relative import of one that fails. */
 let graderOnlyNames = [];
 
 export function initialize(data) {
   check = graderOnlyCheck(data?.graderOnly);
+  checkPackage = packageCheck(data?.packages ?? null);
   graderOnlyNames = (data?.graderOnly ?? []).map((p) => path.basename(p)).filter((n) => /\.\w+$/.test(n)); // files, not folders
 }
 
@@ -75,14 +79,17 @@ async function resolveOnce(specifier, context, next) {
 }
 
 export async function resolve(specifier, context, next) {
+  // Read first: a retry from the harness's folder (resolveOnce) leaves its parentURL in `context`.
+  const parentURL = context.parentURL;
   const result = await resolveOnce(specifier, context, next);
   if (!result.url.startsWith('file:')) return result;
   const file = fileURLToPath(result.url);
-  const err = check(file, specifier);
+  const parentFile = parentURL?.startsWith('file:') ? fileURLToPath(parentURL) : null;
+  const err = check(file, specifier) ?? checkPackage(file, specifier, parentFile);
   if (err) throw err;
   // The submission's own imports (a package's are spelled by its authors, and many).
-  if (specifier.startsWith('.') && context.parentURL?.startsWith('file:') && !context.parentURL.includes('/node_modules/')) {
-    const m = caseMismatch(file, path.dirname(fileURLToPath(context.parentURL)));
+  if (specifier.startsWith('.') && parentFile && !parentURL.includes('/node_modules/')) {
+    const m = caseMismatch(file, path.dirname(parentFile));
     if (m) throw Object.assign(new Error(caseMessage(`import '${specifier}'`, m)), { code: 'ERR_MODULE_NOT_FOUND' });
   }
   return result;

@@ -167,6 +167,7 @@ export class Impl implements Contender {
           gpu,
           nodeFlags: this.opt.project.nodeFlags,
           graderOnly: [...graderOnlyPaths(this.opt.project), ...(this.opt.referenceDir ? [path.resolve(this.opt.referenceDir)] : [])],
+          ...(this.name === 'submission' ? { packages: this.opt.project.packages ?? [] } : {}),
           ...(this.shaderCache ? { shaderCacheDir: this.shaderCache.dir } : {}),
         },
         { projectChild: this.opt.project.child, entry: this.opt.launcher.entryInside(this.entry, this.dir, scratch), backend: this.opt.backend },

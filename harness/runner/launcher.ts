@@ -24,6 +24,8 @@ export interface LaunchSpec {
   nodeFlags?: string[];
   /** Files and folders the child may not load, absolute (staff.ts graderOnlyPaths). */
   graderOnly?: string[];
+  /** The packages the child's code may import (Project.packages); absent: any (trusted code). */
+  packages?: string[];
   /** A writable folder kept across this implementation's processes: the GPU driver's shader cache (shader-cache.ts). */
   shaderCacheDir?: string;
 }
@@ -83,6 +85,7 @@ export function childEnv(root: string, spec: LaunchSpec): Record<string, string>
     ...(spec.gpu && spec.shaderCacheDir ? shaderCacheEnv(spec.shaderCacheDir) : {}),
     // Read by the child's module hooks (preload.mjs); paths, not secrets.
     ...(spec.graderOnly?.length ? { MLSYS_GRADER_ONLY: JSON.stringify(spec.graderOnly) } : {}),
+    ...(spec.packages ? { MLSYS_PACKAGES: JSON.stringify(spec.packages) } : {}),
     ...spec.env,
   };
 }

@@ -294,6 +294,8 @@ export default defineProject({
   title: 'Attention and KV caching',
   child: path.join(here, 'child.ts'),
   graderOnly: [path.join(here, 'oracle.ts')],
+  // tfjs is what the project is about; tfjs-core is the part of it that it re-exports.
+  packages: ['@tensorflow/tfjs', '@tensorflow/tfjs-core'],
   entries: ['index.ts', 'index.js'],
   gpu: 'optional', // tfjs may run on WebGPU
   tasks: [attentionTask, mhaTask, flashTask, generateTask, linearTask],
