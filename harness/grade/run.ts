@@ -86,6 +86,16 @@ function headline(message: string): string {
   return first.trimEnd().endsWith(':') && second ? `${first.trimEnd()} ${second.trim()}` : first;
 }
 
+/**
+ * A passed case's progress line: what the check measured (a recall and its floor, an error
+ * against its tolerance) when it says so briefly, so that a narrow pass is seen before a hidden
+ * case of the same kind fails.
+ */
+function passedLine(message: string): string {
+  const first = message.split('\n')[0]!.trim();
+  return first && first.length <= 120 ? `passed (${first})` : 'passed';
+}
+
 /** Scratch folders go with retries: on Windows a process just killed may hold them a moment. */
 const RM = { recursive: true, force: true, maxRetries: 5 } as const;
 
@@ -352,7 +362,7 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
           ? fail(c, 'timeout', `not run: the submission's total time limit (${(limit / 1000).toFixed(0)} s for all cases) was reached`)
           : await runCase(c, sub!, missing[c.task.id], opt, fail);
         run.cases.push(rec);
-        opt.progress(`[${i}/${planned.length}] ${c.id} (${c.spec.label}): ${rec.status === 'passed' ? 'passed' : `FAILED: ${headline(rec.message)}`}`);
+        opt.progress(`[${i}/${planned.length}] ${c.id} (${c.spec.label}): ${rec.status === 'passed' ? passedLine(rec.message) : `FAILED: ${headline(rec.message)}`}`);
         save();
       }
       for (const r of run.cases)

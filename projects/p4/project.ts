@@ -459,7 +459,8 @@ export function evaluate(p: AnnP, inputs: Record_, o: Record_, e: Expected): Eva
       return { ...fail(`bytes() reports ${bytes} bytes for ${n} vectors, over the budget of ${budget} (${(budget / n).toFixed(1)} per vector; a float32 vector alone is ${4 * d} bytes)`), details };
     if (bytes < least) return { ...fail(`bytes() reports ${bytes} bytes, less than the ${least} bytes the codes of ${n} vectors take (m · nbits / 8 each): count everything the index holds`), details };
   }
-  return { ok: true, message: `${nq} queries: recall@${k} ${recall.toFixed(3)}${p.exact ? ', exact' : ''}`, recall, recallIds, queries: nq, details };
+  const floor = p.minRecall !== undefined ? ` (floor ${p.minRecall})` : '';
+  return { ok: true, message: `${nq} queries: recall@${k} ${recall.toFixed(3)}${floor}${p.exact ? ', exact' : ''}`, recall, recallIds, queries: nq, details };
 }
 
 /** PQ's memory budget: codes + id + 4 bytes per vector, the codebooks, the coarse centroids, 64 KiB. */
@@ -710,6 +711,8 @@ const ivfTask = annTask({
     c('l2, n 4000, nlist 32, nprobe 8', gen('IVFFlatIndex', 'l2', 4000, 16, 10, 50, { nlist: 32, seed: 3 }, { nprobe: 8 }, { minRecall: 0.9 })),
     c('cosine, n 3000, nlist 24, nprobe 6', gen('IVFFlatIndex', 'cosine', 3000, 24, 10, 50, { nlist: 24, seed: 4 }, { nprobe: 6 }, { minRecall: 0.85 })),
     c('nprobe = nlist is exact', gen('IVFFlatIndex', 'l2', 1500, 12, 10, 40, { nlist: 10, seed: 5 }, { nprobe: 10 }, { exact: true })),
+    // Cells of about 5 vectors, one probed: a search must go on to the next cells for k results.
+    c('small cells: nlist 120, nprobe 1', gen('IVFFlatIndex', 'l2', 600, 8, 10, 40, { nlist: 120, seed: 6 }, { nprobe: 1 }, { minRecall: 0.5 })),
   ],
   perf: {
     case: c('random-xs-20 nlist 400, nprobe 3', ivfXs({ nprobe: 3 })),
@@ -747,6 +750,8 @@ const pqTask = annTask({
     c('plain PQ, m 8, no re-ranking', gen('PQIndex', 'l2', 3000, 16, 10, 50, { m: 8, nbits: 8, nlist: 1, seed: 2 }, { nprobe: 1, rerank: 0 }, { minRecall: 0.4, memory: true })),
     c('IVF-PQ nlist 16, re-rank 50', gen('PQIndex', 'l2', 4000, 16, 10, 50, { m: 8, nbits: 8, nlist: 16, seed: 3 }, { nprobe: 6, rerank: 50 }, { minRecall: 0.9, memory: true })),
     c('cosine, m 12, re-rank 100', gen('PQIndex', 'cosine', 3000, 24, 10, 50, { m: 12, nbits: 8, nlist: 8, seed: 4 }, { nprobe: 4, rerank: 100 }, { minRecall: 0.85, memory: true })),
+    // As ivf's small cells: fewer than k vectors in the one cell probed.
+    c('small cells: nlist 100, nprobe 1, re-rank 20', gen('PQIndex', 'l2', 1000, 8, 10, 40, { m: 4, nbits: 8, nlist: 100, seed: 5 }, { nprobe: 1, rerank: 20 }, { minRecall: 0.3, memory: true })),
   ],
   perf: {
     case: c('random-xs-20 nlist 64 m 5, nprobe 4, re-rank 40', pqXs({ nprobe: 4, rerank: 40 })),
