@@ -14,7 +14,8 @@ import { BubblewrapLauncher, sandboxProblem } from './runner/sandbox.ts';
 import { readSecret, referenceFolder } from './staff.ts';
 import { doctor, printDoctor, probeRuntimes } from './doctor.ts';
 import { registerBatchCommands } from './batch/cli.ts';
-import { cleanHint, DEFAULT_KEEP, formatBytes, listRuns, planClean, removeRuns } from './report/results-folder.ts';
+import { cleanHint, DEFAULT_KEEP, listRuns, planClean, removeRuns } from './report/results-folder.ts';
+import { formatBytes } from './bytes.ts';
 
 type Mode = 'test' | 'grade' | 'bench';
 

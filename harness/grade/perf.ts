@@ -22,6 +22,8 @@ export interface Contender {
   ensure(): Promise<boolean>;
   /** Ends its process (the next ensure() starts a fresh one). */
   stop(): Promise<void>;
+  /** A message of its process as a person should read it (its own stack frames, its own paths). */
+  clean(message: string): string;
 }
 
 /** Timed inputs: their own seeds, so timing never reuses a checked case's inputs. */
@@ -130,7 +132,8 @@ export async function measureAll(
         }
         if (t.leakedPerCall > 0) run.warnings.push(`${t.impl} ${task.id}: leaks ${t.leakedPerCall} tensor(s) per timed call`);
         rec.flags.push(...t.flags.map((f) => `${t.impl}: ${f}`));
-        rec.impls.push({ impl: t.impl, ok: t.ok, message: t.message, summary: t.summary, samples_ms: t.samples, round_medians_ms: t.rounds, wall_ms: t.wallMs, metrics: finite(metrics) });
+        const message = contenders.find((c) => c.name === t.impl)?.clean(t.message) ?? t.message;
+        rec.impls.push({ impl: t.impl, ok: t.ok, message, summary: t.summary, samples_ms: t.samples, round_medians_ms: t.rounds, wall_ms: t.wallMs, metrics: finite(metrics) });
       }
       const s = rec.impls.find((i) => i.impl === sub.name && i.ok);
       const r = rec.impls.find((i) => i.impl === ref?.name && i.ok);

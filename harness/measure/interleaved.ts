@@ -6,6 +6,7 @@ import type { Record_ } from '../protocol/values.ts';
 import type { CheckResult, Task, TimedCall } from '../project.ts';
 import type { SubmissionProcess } from '../runner/session.ts';
 import { summarize, type Summary } from './stats.ts';
+import { formatBytes } from '../bytes.ts';
 
 export interface MeasureOptions {
   budgetMs: number;
@@ -63,6 +64,8 @@ export async function measureInterleaved(
     rotate: 0,
   }));
   for (const i of impls) await i.proc.labelOutput(`timed runs of ${task.id}`);
+  const printed = (p: SubmissionProcess) => p.stdout.printed + p.stderr.printed;
+  const printedBefore = impls.map((i) => printed(i.proc));
   const t0 = performance.now();
   const keepCalls = 8;
   for (let round = 0; ; round++) {
@@ -130,7 +133,12 @@ export async function measureInterleaved(
     const minReached = live.every((s) => s.t.samples.length >= Math.min(3, opt.minSamples));
     if (done || (spent > opt.budgetMs && minReached)) break;
   }
-  for (const s of state) {
+  for (const [n, s] of state.entries()) {
+    // Printing is slow (a write to a pipe, and to the screen beyond it) and happens inside the
+    // timed calls: figures measured with it say more about the printing than about the code.
+    const bytes = printed(s.proc) - printedBefore[n]!;
+    if (bytes > 0)
+      s.t.flags.push(`printed ${formatBytes(bytes)} during its timed calls: printing is slow and is timed with the code; remove the printing before reading these figures`);
     if (s.t.samples.length) s.t.summary = summarize(s.t.samples);
     if (s.t.summary && s.t.summary.spread > 0.1)
       s.t.flags.push(`large spread: IQR/median = ${(s.t.summary.spread * 100).toFixed(0)}% over ${s.t.summary.n} samples`);

@@ -139,6 +139,8 @@ function printBenchTables(project: Project, run: RunRecord, bench: BenchRecord[]
     const rows: string[][] = [['case', 'impl', ...keys]];
     const notes: string[] = [];
     const spreads: number[] = [];
+    /** Cases in which each implementation printed while it was timed. */
+    const printedIn = new Map<string, number>();
     const failures: string[] = [];
     const spec = project.tasks.find((t) => t.id === task);
     const gradedLabels = spec ? gradedCases(spec).map((c) => c.label) : [];
@@ -150,12 +152,17 @@ function printBenchTables(project: Project, run: RunRecord, bench: BenchRecord[]
       for (const i of p.impls) if (!i.ok) failures.push(`${p.label}: ${i.impl} FAILED: ${i.message.split('\n')[0]}`);
       for (const f of p.flags) {
         const spread = /large spread: IQR\/median = (\d+)%/.exec(f);
+        const printing = /^([^:]+): printed (.+) during its timed calls/.exec(f);
         if (spread) spreads.push(Number(spread[1]));
+        else if (printing) printedIn.set(printing[1]!, (printedIn.get(printing[1]!) ?? 0) + 1);
         else notes.push(`${p.label}: ${f}`);
       }
     }
     // Failures first: they are what a person must act on.
     notes.unshift(...failures);
+    // One line for the printing too: it is the first thing to fix, as it makes every figure slow.
+    for (const [impl, n] of [...printedIn].reverse())
+      notes.splice(failures.length, 0, `${impl} printed during its timed calls in ${n} case${n === 1 ? '' : 's'}: printing is slow and is timed with the code, so these figures say more about the printing; remove it before timing (run.json says how much, case by case)`);
     // One line for all the noisy timings (run.json keeps each one's flag).
     if (spreads.length)
       notes.push(
@@ -176,7 +183,7 @@ function printBenchTables(project: Project, run: RunRecord, bench: BenchRecord[]
     if (spec && perfSpec && graded) {
       const max = perfSpec.share * spec.points;
       const r2 = (x: number) => Math.round(x * 100) / 100;
-      if (graded.speedup_vs_reference === null) out(`  graded speed: none (${graded.basis})`);
+      if (graded.speedup_vs_reference === null) out(`  graded speed: none (${graded.basis.split('\n')[0]})`);
       else
         out(
           `  graded speed: ${graded.speedup_vs_reference.toFixed(2)}x (${graded.basis}): ${r2(perfCredit(graded.speedup_vs_reference, perfSpec.floor, perfSpec.target) * max)} of ${r2(max)} speed points on this machine, if every case passes ` +

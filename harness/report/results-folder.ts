@@ -4,6 +4,7 @@
 // touched; a folder chosen with --out, a batch's folder or anything else is left alone.
 import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { formatBytes } from '../bytes.ts';
 
 export type RunMode = 'test' | 'grade' | 'bench';
 
@@ -74,13 +75,6 @@ export function planClean(runs: RunFolder[], o: { keep: number; grades: boolean 
 
 export function removeRuns(plan: CleanPlan): void {
   for (const r of plan.remove) rmSync(r.dir, { recursive: true, force: true });
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
 /** How many test and bench runs pile up before a run's report suggests `mlsys clean`. */

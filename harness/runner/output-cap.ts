@@ -7,6 +7,8 @@ export class CappedOutput {
   private tailLen = 0;
   dropped = 0;
   total = 0;
+  /** Bytes the process wrote (the labels not counted), kept or dropped. */
+  printed = 0;
 
   // 192 KiB, not more: the run record keeps at most 200,000 characters of a process's output by
   // cutting out its middle, and a longer text here would lose the note of what was dropped.
@@ -27,6 +29,7 @@ export class CappedOutput {
   private marks: { at: number; label: string }[] = [];
 
   push(chunk: Buffer): void {
+    this.printed += chunk.length;
     if (this.pending !== null) {
       const mark = this.pending;
       this.pending = null;

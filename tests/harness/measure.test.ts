@@ -3,6 +3,8 @@ import { quantile, summarize } from '../../harness/measure/stats.ts';
 import { perfCredit } from '../../harness/grade/score.ts';
 import { CappedOutput } from '../../harness/runner/output-cap.ts';
 import { Rng, seedFrom } from '../../harness/rng.ts';
+import path from 'node:path';
+import { FIXTURES, run } from '../helpers/run.ts';
 
 describe('timing summaries', () => {
   it('computes median, IQR and spread as numpy does (linear interpolation)', () => {
@@ -76,5 +78,17 @@ describe('seeded generator', () => {
     expect(Array.from({ length: 5 }, () => c.normal())).not.toEqual(xs);
     // A fixed value, so a change of generator (which would change every case) is noticed.
     expect(seedFrom('p2', 'attention', 'public', '0')).toBe(2658158188);
+  });
+});
+
+describe('printing while timed', () => {
+  it("is flagged on the timed case, with how much was printed (the submission's timings are slowed by it)", async () => {
+    const o = await run('p2', path.join(FIXTURES, 'p2-prints'), { mode: 'bench', tasks: ['attention'] });
+    const rec = o.run.perf.find((p) => p.task === 'attention')!;
+    expect(rec.flags.some((f) => /^submission: printed \d+ B during its timed calls: printing is slow/.test(f))).toBe(true);
+    expect(rec.flags.some((f) => f.startsWith('reference: printed'))).toBe(false);
+    // A timed failure's message is the submission's own: its frames and its paths, no harness'.
+    const sub = rec.impls.find((i) => i.impl === 'submission')!;
+    expect(sub.message).toMatch(/causal masking is not done yet\n\s+at attention \(index\.ts:\d+:\d+\)$/);
   });
 });

@@ -55,7 +55,7 @@ describe('the console report', () => {
       graded,
       impls: [impl('submission', 20), impl('reference', 10)],
       speedup_vs_reference: 0.5,
-      flags: ['submission: large spread: IQR/median = 25% over 9 samples', 'reference: large spread: IQR/median = 31% over 9 samples'],
+      flags: ['submission: large spread: IQR/median = 25% over 9 samples', 'reference: large spread: IQR/median = 31% over 9 samples', 'submission: printed 75 B during its timed calls: printing is slow'],
     });
     const run = {
       ...base,
@@ -68,6 +68,8 @@ describe('the console report', () => {
     expect(printed).toContain(`${spec.perf!.case.label} (graded)`);
     expect(printed).not.toContain('context 16 (graded)');
     expect(printed).toContain('4 timings have a large spread (IQR/median 25–31%, over 10%)');
+    expect(printed).toContain('note: submission printed during its timed calls in 2 cases: printing is slow');
+    expect(printed).not.toContain('75 B');
     const max = spec.perf!.share * spec.points;
     const earned = ((0.5 - spec.perf!.floor) / (spec.perf!.target - spec.perf!.floor)) * max;
     expect(printed).toContain(`graded speed: 0.50x (paired rounds): ${Math.round(earned * 100) / 100} of ${Math.round(max * 100) / 100} speed points`);
