@@ -64,6 +64,9 @@ async function resolveOnce(specifier, context, next) {
         throw err;
       }
     }
+    // Named as the code spells it ('./heap'), not as the path it led to in the staged copy.
+    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && specifier.startsWith('.') && typeof err.message === 'string')
+      err.message = err.message.replace(/^Cannot find module '[^']*'/, `Cannot find module '${specifier}'`);
     const why = err && err.code === 'ERR_MODULE_NOT_FOUND' && specifier.startsWith('.') ? explainMissing(specifier, context.parentURL) : '';
     if (why) {
       err.message += why;
