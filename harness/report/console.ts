@@ -7,6 +7,7 @@ import type { BenchRecord, RunRecord } from './schema.ts';
 import { shellWord } from '../shell.ts';
 import { perfCredit } from '../grade/score.ts';
 import { gradedCases } from '../grade/perf.ts';
+import { formatBytes } from '../bytes.ts';
 
 const out = (s = '') => process.stdout.write(s + '\n');
 const fmtMs = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(4));
@@ -89,6 +90,8 @@ function totalCaveats(project: Project, run: RunRecord): string[] {
 /** Lines the WebGPU runtime (Dawn) prints in every process that opens a device: not the student's. */
 export const RUNTIME_NOISE = /^Warning: maxDynamic\w+ artificially reduced /;
 const SHOWN_LINES = 20;
+/** The line that stands for the middle of a flood (output-cap.ts). */
+const DROPPED = /^\[\.\.\. (\d+) bytes of output dropped \.\.\.\]$/;
 /** The line the harness puts before each case's output (output-cap.ts). */
 const LABEL = /^--- (.+) ---$/;
 
@@ -110,7 +113,10 @@ function printOutput(run: RunRecord): void {
   out();
   out(`What your code printed (the last ${SHOWN_LINES} lines of each stream; run.json keeps more, under "output"):`);
   for (const { k, lines } of streams) {
-    out(`  ${k}${lines.length > SHOWN_LINES ? ` (last ${SHOWN_LINES} of ${lines.length} lines)` : ''}:`);
+    // A flood was cut in the middle (output-cap.ts): say how much more there was.
+    const dropped = lines.reduce((n, l) => n + Number(DROPPED.exec(l)?.[1] ?? 0), 0);
+    const more = dropped ? `; ${formatBytes(dropped)} more ${dropped === 1 ? 'was' : 'were'} printed and dropped` : '';
+    out(`  ${k}${lines.length > SHOWN_LINES ? ` (last ${SHOWN_LINES} of ${lines.length} lines kept${more})` : more ? ` (${more.slice(2)})` : ''}:`);
     const shown = lines.slice(-SHOWN_LINES);
     // The tail goes on with what the last case label above it named: say which, once.
     if (lines.length > SHOWN_LINES && !LABEL.test(shown[0]!)) {

@@ -93,6 +93,10 @@ describe('the console report', () => {
     const lines = ['--- case attention/0 ---', 'a', '--- case attention/1 ---', ...Array.from({ length: 30 }, (_, i) => `line ${i}`)];
     const run = { ...base, output: { stdout: lines.join('\n') + '\n', stderr: '' } };
     printRun(project, { run: run as unknown as RunRecord, exitCode: 0 } as RunOutcome, '/tmp/out', true);
-    expect(printed).toContain('stdout (last 20 of 33 lines):\n    | --- case attention/1 (continued) ---\n    | line 10\n');
+    expect(printed).toContain('stdout (last 20 of 33 lines kept):\n    | --- case attention/1 (continued) ---\n    | line 10\n');
+    printed = '';
+    const flood = ['--- case attention/0 ---', 'x', '', '[... 6291456 bytes of output dropped ...]', '--- case attention/0 (continued) ---', ...Array.from({ length: 25 }, () => 'x')];
+    printRun(project, { run: { ...run, output: { stdout: flood.join('\n'), stderr: '' } } as unknown as RunRecord, exitCode: 0 } as RunOutcome, '/tmp/out', true);
+    expect(printed).toContain('stdout (last 20 of 29 lines kept; 6.0 MiB more were printed and dropped):\n    | --- case attention/0 (continued) ---\n    | x\n');
   });
 });
