@@ -44,6 +44,8 @@ export interface Command {
 export interface Launcher {
   readonly name: 'none' | 'bubblewrap';
   readonly sandboxed: boolean;
+  /** The memory a process may use, where the launcher sets a bound (for an out-of-memory message). */
+  readonly memoryBytes?: number;
   command(spec: LaunchSpec): Command;
   /** The submission's entry file as the child will see it. */
   entryInside(entry: string, submissionDir: string, scratchDir: string): string;

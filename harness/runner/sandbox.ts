@@ -84,6 +84,10 @@ export class BubblewrapLauncher implements Launcher {
 
   constructor(private readonly limits: SandboxLimits = DEFAULT_LIMITS) {}
 
+  get memoryBytes(): number {
+    return this.limits.memoryBytes;
+  }
+
   command(spec: LaunchSpec): Command {
     const L = this.limits;
     // The unprivileged user must be able to write its scratch folder (and read its own folder):

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { encodeFrame, FrameError, FrameReader } from '../protocol/frame.ts';
+import { formatBytes } from '../bytes.ts';
 import type { Value } from '../protocol/values.ts';
 import type { Launcher, LaunchSpec } from './launcher.ts';
 import { CappedOutput } from './output-cap.ts';
@@ -249,7 +250,10 @@ export class SubmissionProcess {
     // Once the time ran out, the case is a timeout, whatever the process did while it was asked
     // what it was doing (a fatal error, an exit) before it was killed.
     if (this.timedOut) return { kind: 'timeout', message: `timed out: no answer within ${(timeoutMs / 1000).toFixed(1)} s (the process was killed)` };
-    if (this.oomKilled) return { kind: 'out_of_memory', message: 'ran out of memory: the sandbox\'s memory limit was reached and the process was killed' };
+    if (this.oomKilled) {
+      const limit = this.launcher.memoryBytes ? ` (${formatBytes(this.launcher.memoryBytes)})` : '';
+      return { kind: 'out_of_memory', message: `ran out of memory: the sandbox's memory limit${limit} was reached and the process was killed` };
+    }
     if (/heap out of memory|Allocation failed|Cannot allocate memory|RangeError: Array buffer allocation failed|std::bad_alloc|Out of memory|OOM/i.test(err))
       return { kind: 'out_of_memory', message: `ran out of memory (${this.describeDeath(last, timeoutMs)})` };
     const { code, signal } = this.exited ?? { code: null, signal: null };
@@ -285,7 +289,8 @@ export class SubmissionProcess {
         if (m.kind !== 'bad_output' && ALLOCATION_FAILED.test(String(m.message))) {
           this.kill();
           await this.waitExit(2000);
-          return { ok: false, kind: 'out_of_memory', message: `ran out of memory: ${String(m.message)}` + (stack ? `\n${stack}` : ''), wallMs };
+          const where = phase ? `\nwhen the memory ran out, the call was in: ${phase}` : '';
+          return { ok: false, kind: 'out_of_memory', message: `ran out of memory: ${String(m.message)}${where}` + (stack ? `\n${stack}` : ''), wallMs };
         }
         const kind = m.kind === 'bad_output' ? 'bad_output' : 'exception';
         return { ok: false, kind, message: String(m.message) + (stack ? `\n${stack}` : ''), wallMs };
@@ -307,6 +312,7 @@ export class SubmissionProcess {
       }
       const d = this.classifyDeath(m, timeoutMs);
       if (d.kind === 'timeout' && phase) d.message += `\nwhen the time ran out, the call was in: ${phase}`;
+      if (d.kind === 'out_of_memory' && phase) d.message += `\nwhen the memory ran out, the call was in: ${phase}`;
       if (d.kind === 'timeout' && doing) d.message += `\n${doing}`;
       if (this.stdout.flooded || this.stderr.flooded) {
         if (d.kind !== 'timeout') return { ok: false, kind: d.kind, message: d.message, wallMs };

@@ -45,7 +45,7 @@ describe.skipIf(!HAVE_SANDBOX || !HAVE_CGROUP)('the sandbox memory limit (cgroup
   it('ends a submission that touches more memory than allowed, as out of memory, and removes its group', async () => {
     const o = await run('p2', path.join(FIXTURES, 'p2-memory-hog'), { caseId: 'attention/0', sandbox: true });
     expect(o.run.cases[0]).toMatchObject({ status: 'failed', kind: 'out_of_memory' });
-    expect(o.run.cases[0]!.message).toMatch(/memory limit was reached/);
+    expect(o.run.cases[0]!.message).toMatch(/the sandbox's memory limit \(4\.00 GiB\) was reached/);
     const left = () => readdirSync('/sys/fs/cgroup/pids').filter((d) => d.startsWith(`mlsys-${process.pid}-`));
     for (let i = 0; i < 25 && left().length; i++) await new Promise((r) => setTimeout(r, 200));
     expect(left()).toEqual([]);

@@ -206,6 +206,16 @@ describe('p4 failure messages', () => {
     expect(o.run.cases[0]!.message).toMatch(/^timed out: no answer within 3\.0 s \(the process was killed\)\nwhen the time ran out, the call was in: IVFFlatIndex\.train\(vectors\)$/);
   });
 
+  it('a method that runs out of memory is named too', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mlsys-p4-oom-'));
+    const stuck = readFileSync(path.join(FIXTURES, 'p4-stuck', 'index.ts'), 'utf8');
+    // 1 TiB at once: refused by the allocator at once, on any machine.
+    writeFileSync(path.join(dir, 'index.ts'), stuck.replace(/train\(v: Float32Array\): void \{[^]*?\n  \}\n/, 'train(v: Float32Array): void {\n    void v;\n    new ArrayBuffer(2 ** 40);\n  }\n'));
+    const o = await run('p4', dir, { tasks: ['ivf'], caseId: 'ivf/0' });
+    expect(o.run.cases[0]).toMatchObject({ status: 'failed', kind: 'out_of_memory' });
+    expect(o.run.cases[0]!.message).toMatch(/^ran out of memory: RangeError: Array buffer allocation failed\nwhen the memory ran out, the call was in: IVFFlatIndex\.train\(vectors\)\n\s+at IVFFlatIndex\.train \(index\.ts:\d+:\d+\)/);
+  });
+
   it('an index that returns positions instead of the ids it was given is told so, also where a position happens to be an id', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mlsys-p4-rows-'));
     const faulty = readFileSync(path.join(FIXTURES, 'p4-faulty', 'index.ts'), 'utf8');
