@@ -100,7 +100,17 @@ export async function measureAll(
     // Correctness gates performance: a task is timed for grading only when every case passed.
     if (graded && (!task.perf || !cases.length || cases.some((c) => c.status !== 'passed'))) continue;
     const toTime = graded ? gradedCases(task) : uniqueByLabel([...gradedCases(task), ...(task.bench ?? [])]);
-    const contenders = [sub, ...(ref ? [ref] : []), ...(graded ? [] : baselines)];
+    // A baseline is timed on the tasks it implements (the exports they need): a library wraps
+    // what it has. One note for the rest, not a failed row per case.
+    const here: Contender[] = [];
+    const notHere: string[] = [];
+    if (!graded)
+      for (const b of baselines) {
+        const missing = (await b.ensure()) ? ((b.ready?.missing ?? {}) as Record<string, string[]>)[task.id] : null;
+        if (missing?.length) notHere.push(b.name);
+        else here.push(b);
+      }
+    const contenders = [sub, ...(ref ? [ref] : []), ...here];
     const records: PerfRecord[] = [];
     for (const spec of toTime) {
       // Only in bench: a graded timing is never left out quietly.
@@ -166,6 +176,10 @@ export async function measureAll(
         run.warnings.push(`${task.id}: ${note}`);
         save();
       }
+    }
+    if (notHere.length && records[0]) {
+      records[0].flags.push(...notHere.map((n) => `${n} is not timed on ${task.id}: it does not implement it (a baseline is timed on the tasks whose exports it has)`));
+      save();
     }
     if (task.perf && ref) {
       const of = (name: string) =>

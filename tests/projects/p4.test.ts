@@ -247,4 +247,13 @@ describe('p4 bench', () => {
       expect((f.params as { frontier: unknown[] }).frontier.length).toBeGreaterThan(0);
     }
   });
+
+  it('leaves hnswlib-node out of a task it does not implement (ivf), with one note, not a failed row per case', async () => {
+    const o = await run('p4', REF, { mode: 'bench', tasks: ['ivf'], measure: { ...DEFAULT_MEASURE, budgetMs: 200, minSamples: 3 } });
+    const perf = o.run.perf.filter((p) => p.task === 'ivf');
+    expect(perf.length).toBeGreaterThan(3);
+    for (const p of perf) expect(p.impls.map((i) => i.impl).sort()).toEqual(['reference', 'submission']);
+    const notes = perf.flatMap((p) => p.flags).filter((f) => f.includes('hnswlib-node'));
+    expect(notes).toEqual(['hnswlib-node is not timed on ivf: it does not implement it (a baseline is timed on the tasks whose exports it has)']);
+  });
 });
