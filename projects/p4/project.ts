@@ -697,7 +697,7 @@ const flatTask = annTask({
     c('fewer vectors (7) than k (10)', gen('FlatIndex', 'l2', 7, 12, 10, 10, {}, {}, { exact: true })),
   ],
   perf: { case: c('random-xs-20, 300 queries', flatXs({}, { exact: true })) },
-  bench: [c('random-xs-20, 300 queries with searchBatch', flatXs({}, { exact: true, batch: true }))],
+  bench: [c('random-xs-20, 300 queries in one searchBatch call (search one by one where there is none)', flatXs({}, { exact: true, batch: true }))],
 });
 
 // 2. IVF-flat.
