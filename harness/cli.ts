@@ -159,8 +159,9 @@ export async function main(argv: string[]): Promise<number> {
       .option('--milestone <name>', "only the tasks of one of the project's milestones (e.g. a check-in)")
       .option('--timeout-scale <x>', 'multiply every time limit (slow machines)', '1')
       .option('--submission-timeout <s>', 'wall-clock limit for all cases of the submission together, in seconds', '1800')
-      .option('--budget <s>', 'timing budget per timed case, in seconds', String(DEFAULT_MEASURE.budgetMs / 1000))
-      .option('--reference <dir>', 'the reference solution to time against (default: reference/<project> when present)')
+      // test times nothing: these would do nothing there.
+      .addOption(new Option('--budget <s>', 'timing budget per timed case, in seconds').default(String(DEFAULT_MEASURE.budgetMs / 1000)).hideHelp(mode === 'test'))
+      .addOption(new Option('--reference <dir>', 'the reference solution to time against (default: reference/<project> when present)').hideHelp(mode === 'test'))
       .action(async (project: string, submission: string | undefined, flags: Flags) => {
         result = await runCommand(mode, project, submission, flags);
       });
