@@ -9,6 +9,11 @@ export interface CaseSpec<P> {
   /** Shown in messages and used with --case <task>/<n>; the index is the case's number. */
   label: string;
   params: P;
+  /**
+   * The case measures the machine, not the code under test (the harness's own code runs the
+   * same in every implementation, e.g. a copy bandwidth): no speedup is computed for it.
+   */
+  machine?: boolean;
 }
 
 export interface CheckResult {

@@ -147,7 +147,7 @@ export async function measureAll(
       }
       const s = rec.impls.find((i) => i.impl === sub.name && i.ok);
       const r = rec.impls.find((i) => i.impl === ref?.name && i.ok);
-      if (s?.metrics.ms && r?.metrics.ms) {
+      if (s?.metrics.ms && r?.metrics.ms && !spec.machine) {
         rec.speedup_vs_reference = pairedSpeedup(r.round_medians_ms, s.round_medians_ms) ?? r.metrics.ms / s.metrics.ms;
         s.metrics.speedup_vs_reference = rec.speedup_vs_reference;
         // Times are taken inside the submission's process; the harness's own clock bounds them

@@ -163,7 +163,7 @@ function collectiveTask(op: oracle.CollOp, points: number, pub: CaseSpec<CollP>[
   const bench: CaseSpec<CollP>[] = [];
   for (const N of [2, 4, 8]) {
     for (const b of BENCH_BYTES) bench.push(c(`N=${N}, ${sizeLabel(b)}`, { N, L: b / 4, root: 0 }));
-    if (withCopy) bench.push(c(`memcpy between threads, N=${N}, 64 MiB`, { N, L: (64 << 20) / 4, copy: true }));
+    if (withCopy) bench.push({ ...c(`memcpy between threads, N=${N}, 64 MiB`, { N, L: (64 << 20) / 4, copy: true }), machine: true });
   }
   return defineTask<CollP, null>({
     id: op,
