@@ -77,6 +77,26 @@ export function busFactor(op: oracle.CollOp, N: number): number {
   return (N - 1) / N;
 }
 
+/**
+ * Which elements of a rank's output are wrong, as spans of indices ('999–1000'), and the
+ * remainder of L/N named when it is exactly what is wrong (shards of ⌊L/N⌋ leave it out).
+ * `wrong`: the wrong indices among the `checked` (all `n` when n ≤ 4096, else a sample).
+ */
+function wrongPattern(wrong: number[], checked: number, n: number, what: string, whole: { N: number; L: number } | null): string {
+  const spans: string[] = [];
+  for (let i = 0; i < wrong.length; ) {
+    let j = i;
+    while (j + 1 < wrong.length && wrong[j + 1] === wrong[j]! + 1) j++;
+    spans.push(i === j ? `${wrong[i]}` : `${wrong[i]}–${wrong[j]}`);
+    i = j + 1;
+  }
+  const of = checked === n ? `${n}` : `${checked} checked (of ${n})`;
+  let text = `${wrong.length} of ${of} elements of ${what} are wrong: ${spans.length > 4 ? `${spans.slice(0, 4).join(', ')}, ...` : spans.join(', ')}`;
+  if (whole && whole.L % whole.N && wrong.every((i) => i >= whole.N * Math.floor(whole.L / whole.N)) && checked === n)
+    text += ` (the last L mod N = ${whole.L % whole.N}: ${whole.N} shards of ⌊L/N⌋ = ${Math.floor(whole.L / whole.N)} leave them out; shardRange in the starter gives every element a shard)`;
+  return text;
+}
+
 function checkCollective(op: oracle.CollOp, p: CollP, inputs: Record_, o: Record_): CheckResult {
   if (p.copy) return Number.isFinite(Number(o.copy_gbps)) ? ok(`copy bandwidth ${Number(o.copy_gbps).toFixed(2)} GB/s`) : bad('no copy bandwidth measured');
   const cc: oracle.CollCase = { op, N: p.N, L: p.L, seed: Number(inputs.seed), root: p.root ?? 0 };
@@ -94,8 +114,11 @@ function checkCollective(op: oracle.CollOp, p: CollP, inputs: Record_, o: Record
       const g = got[k]!;
       if (g !== e) {
         const hint = Number.isNaN(g) ? ' (never written)' : '';
+        const wrong: number[] = [];
+        for (let j = k; j < idx.length; j++) if (got[j] !== exp(idx[j]!)) wrong.push(idx[j]!);
         return bad(
-          `rank ${r}: ${what}[${idx[k]}] is ${fmt(g)}${hint}, expected ${fmt(e)} (${COLL_NAMES[op]} of ${p.L} floats on ${p.N} ranks${op === 'broadcast' ? `, root ${cc.root}` : ''}; the inputs are multiples of 1/8, so sums are exact in any order)`,
+          `rank ${r}: ${what}[${idx[k]}] is ${fmt(g)}${hint}, expected ${fmt(e)} (${COLL_NAMES[op]} of ${p.L} floats on ${p.N} ranks${op === 'broadcast' ? `, root ${cc.root}` : ''}; the inputs are multiples of 1/8, so sums are exact in any order). ` +
+            wrongPattern(wrong, idx.length, n, what, op === 'allReduce' || op === 'broadcast' ? p : null),
         );
       }
     }

@@ -3,6 +3,8 @@
 // collectives are right but earn less, a deadlock and a rank that throws end their case at once
 // with a message that says what happened, and the check-in grades the collectives alone.
 import { execa } from 'execa';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, HAVE_SANDBOX, ROOT, run, tmpOut } from '../helpers/run.ts';
@@ -90,6 +92,21 @@ describe('naive collectives', () => {
     for (const c of naive.run.cases) if (c.status === 'failed') expect(c.message).toMatch(/^the values are right/);
     expect(naive.run.score!.total).toBeGreaterThan(0);
     expect(naive.run.score!.total).toBeLessThan(0.5 * naive.run.score!.max);
+  });
+});
+
+describe('wrong values', () => {
+  it('are counted and spanned, and the remainder of L/N is named when it is what is missing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mlsys-p1-rem-'));
+    const naive = readFileSync(path.join(FIXTURES, 'p1-naive', 'index.ts'), 'utf8');
+    // Shards of ⌊L/N⌋: the last L mod N elements are never reduced (zeroed here).
+    const floored = naive.replace(
+      /(export async function allReduce\(comm: Comm, buf: Float32Array\): Promise<void> \{\n)/,
+      '$1  await allReduceAll(comm, buf);\n  buf.fill(0, comm.size * Math.floor(buf.length / comm.size));\n}\n\nasync function allReduceAll(comm: Comm, buf: Float32Array): Promise<void> {\n',
+    );
+    writeFileSync(path.join(dir, 'index.ts'), floored);
+    const o = await run('p1', dir, { caseId: 'allReduce/2' }); // N = 3, L = 1001
+    expect(o.run.cases[0]!.message).toMatch(/^rank 0: buf\[999\] is 0, expected .*\. 2 of 1001 elements of buf are wrong: 999–1000 \(the last L mod N = 2: 3 shards of ⌊L\/N⌋ = 333 leave them out/);
   });
 });
 
