@@ -133,6 +133,11 @@ export interface Project {
    * trusted and not restricted.
    */
   packages?: string[];
+  /**
+   * Files a submission imports types from, beside the starter's folder ('../api.ts'), absolute:
+   * `test` type-checks a folder kept elsewhere as if it were there (check/typecheck.ts).
+   */
+  typeFiles?: string[];
   /** Files a submission must have; the first that exists is the entry. */
   entries: string[];
   /**

@@ -18,6 +18,7 @@ import { planCases, type PlannedCase } from './cases.ts';
 import { graderOnlyPaths, loadHiddenCases, secretDigest } from '../staff.ts';
 import { scoreTask } from './score.ts';
 import { usableBaselines } from './baselines.ts';
+import { typeCheck } from '../check/typecheck.ts';
 import { missingExports } from '../suggest.ts';
 import { hostDevice, harnessVersions } from '../report/device.ts';
 import { benchSchema, runSchema, type BenchRecord, type CaseRecord, type RunRecord } from '../report/schema.ts';
@@ -313,6 +314,8 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
   }
 
   const sub = entry ? new Impl('submission', opt.submissionDir, entry, opt) : null;
+  // test only: a student's check, beside the cases (grading neither spends the time nor has tsc).
+  const types = opt.mode === 'test' && entry ? typeCheck(opt.submissionDir, entry, project.typeFiles ?? []) : null;
   const refEntry = opt.referenceDir ? findEntry(opt.referenceDir, project.entries) : null;
   const ref = refEntry && opt.mode !== 'test' ? new Impl('reference', opt.referenceDir!, refEntry, opt) : null;
   let exitCode: 0 | 3 | 4 = 0;
@@ -405,6 +408,7 @@ export async function executeRun(opt: RunOptions): Promise<RunOutcome> {
     await ref?.close();
   }
   run.output = { stdout: sub?.stdout ?? '', stderr: sub?.stderr ?? '' };
+  if (types) run.type_check = await types;
   run.finished_at = nowIso();
   save();
 

@@ -49,6 +49,7 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
       if (c.visibility === 'public') out(`    re-run just this case: npx mlsys test ${project.id} ${shellWord(run.submission.path)} --case ${c.id}${sameOptions(run)}`);
     }
   }
+  printTypeErrors(run);
   printOutput(run);
   if (run.perf.length && run.mode === 'bench') printBenchTables(project, run, o.bench ?? []);
   else if (run.perf.length) {
@@ -68,6 +69,18 @@ export function printRun(project: Project, o: RunOutcome, outDir: string, haveRe
   for (const w of new Set(run.warnings)) out(`warning: ${w}`);
   out();
   out(`results: ${outDir}`);
+}
+
+const SHOWN_TYPE_ERRORS = 10;
+
+/** tsc's errors in the submission (test): not graded, but often what explains a failure. */
+function printTypeErrors(run: RunRecord): void {
+  const errors = run.type_check && 'errors' in run.type_check ? run.type_check.errors : [];
+  if (!errors.length) return;
+  out();
+  out(`Type errors (tsc --strict; not graded: your code runs with its types stripped, unchecked, so one of these may explain a failure):`);
+  for (const e of errors.slice(0, SHOWN_TYPE_ERRORS)) out(`  ${e}`);
+  if (errors.length > SHOWN_TYPE_ERRORS) out(`  ... and ${errors.length - SHOWN_TYPE_ERRORS} more (run.json has them all, under "type_check")`);
 }
 
 /** What the TOTAL does not cover, so that a partial figure is not read as a grade. */

@@ -102,6 +102,8 @@ export const runSchema = z.object({
     .nullable(),
   warnings: z.array(z.string()),
   output: z.object({ stdout: z.string(), stderr: z.string() }),
+  /** test only: tsc's errors in the submission (advisory), or why it was not checked. */
+  type_check: z.union([z.object({ errors: z.array(z.string()) }), z.object({ skipped: z.string() })]).optional(),
   not_gradable_reason: z.string().nullable(),
 });
 

@@ -742,6 +742,7 @@ export default defineProject({
   title: 'Parallelism: collectives, data parallel, ZeRO, tensor and pipeline parallel',
   child: path.join(here, 'child.ts'),
   graderOnly: [path.join(here, 'oracle.ts')],
+  typeFiles: [path.join(here, 'api.ts')],
   entries: ['index.ts', 'index.js'],
   tasks: [allReduceTask, reduceScatterTask, allGatherTask, broadcastTask, dataParallelTask, zeroTask, tensorParallelTask, pipelineTask],
   milestones: { checkin: ['allReduce', 'reduceScatter', 'allGather', 'broadcast'] },

@@ -294,6 +294,7 @@ export default defineProject({
   title: 'Attention and KV caching',
   child: path.join(here, 'child.ts'),
   graderOnly: [path.join(here, 'oracle.ts')],
+  typeFiles: [path.join(here, 'api.ts')],
   // tfjs is what the project is about; tfjs-core is the part of it that it re-exports.
   packages: ['@tensorflow/tfjs', '@tensorflow/tfjs-core'],
   entries: ['index.ts', 'index.js'],

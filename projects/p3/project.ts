@@ -507,6 +507,7 @@ export default defineProject({
   title: 'GPU kernels in WGSL on WebGPU',
   child: path.join(here, 'child.ts'),
   graderOnly: [path.join(here, 'oracle.ts')],
+  typeFiles: [path.join(here, 'api.ts')],
   entries: ['index.ts', 'index.js'],
   gpu: 'required',
   tasks,

@@ -802,6 +802,7 @@ export default defineProject({
   title: 'Vector databases',
   child: path.join(here, 'child.ts'),
   graderOnly: ['oracle.ts', 'knn-exact.mjs', 'knn-worker.mjs'].map((f) => path.join(here, f)),
+  typeFiles: [path.join(here, 'api.ts')],
   entries: ['index.ts', 'index.js'],
   tasks: [flatTask, ivfTask, hnswTask, pqTask, updatesTask, fashionTask],
   // An optional dependency: it compiles C++ on install, which not every laptop can.
