@@ -62,10 +62,11 @@ export async function measureInterleaved(
     t: { impl: i.name, ok: true, message: '', samples: [], rounds: [], wallMs: 0, summary: null, calls: [], leakedPerCall: 0, flags: [] } as ImplTiming,
     perCall: 0,
     rotate: 0,
+    /** What the process had printed when its first recorded round began (warm-up left out). */
+    printedFrom: null as number | null,
   }));
   for (const i of impls) await i.proc.labelOutput(`timed runs of ${task.id}`);
   const printed = (p: SubmissionProcess) => p.stdout.printed + p.stderr.printed;
-  const printedBefore = impls.map((i) => printed(i.proc));
   const t0 = performance.now();
   const keepCalls = 8;
   for (let round = 0; ; round++) {
@@ -74,6 +75,7 @@ export async function measureInterleaved(
       if (!s.t.ok) continue;
       const iterations = round === 0 ? 1 : Math.max(1, Math.min(50, Math.round(opt.roundMs / Math.max(s.perCall, 0.01))));
       const inputs = Array.from({ length: Math.min(iterations, pool.length) }, (_, j) => pool[(s.rotate + j) % pool.length]!);
+      if (round === WARMUP_ROUNDS) s.printedFrom = printed(s.proc);
       const r = await s.proc.call({ task: task.id, mode: 'measure', iterations, inputs: inputs.map((p) => p.inputs) }, opt.timeoutMs);
       if (!r.ok) {
         s.t.ok = false;
@@ -133,10 +135,12 @@ export async function measureInterleaved(
     const minReached = live.every((s) => s.t.samples.length >= Math.min(3, opt.minSamples));
     if (done || (spent > opt.budgetMs && minReached)) break;
   }
-  for (const [n, s] of state.entries()) {
+  for (const s of state) {
     // Printing is slow (a write to a pipe, and to the screen beyond it) and happens inside the
     // timed calls: figures measured with it say more about the printing than about the code.
-    const bytes = printed(s.proc) - printedBefore[n]!;
+    // Counted over the recorded rounds only (a library's greeting at first use is in the
+    // warm-up), and not for a failed implementation (a crash's own text).
+    const bytes = s.t.ok && s.printedFrom !== null ? printed(s.proc) - s.printedFrom : 0;
     if (bytes > 0)
       s.t.flags.push(`printed ${formatBytes(bytes)} during its timed calls: printing is slow and is timed with the code; remove the printing before reading these figures`);
     if (s.t.samples.length) s.t.summary = summarize(s.t.samples);

@@ -23,9 +23,16 @@ describe('the type check of test', () => {
     const dir = starterWith("export const wrong: number = 'a';");
     const r = await typeCheck(dir, path.join(dir, 'index.ts'), [API]);
     expect(r).toEqual({ errors: [expect.stringMatching(/^index\.ts\(\d+,14\): error TS2322: Type 'string' is not assignable to type 'number'\.$/)] });
-    // The starter alone is clean: the api.ts types and tfjs's resolve from the copy.
-    const clean = starterWith('');
+    // The starter is clean: the api.ts types and tfjs's resolve from the copy, which is an ES
+    // module as the staged copy that runs is (top-level await and import.meta are fine).
+    const clean = starterWith('export const here = import.meta.url;\nawait Promise.resolve();');
     expect(await typeCheck(clean, path.join(clean, 'index.ts'), [API])).toEqual({ errors: [] });
+  });
+
+  it('is skipped, not thrown, when it cannot be set up (the run goes on)', async () => {
+    const dir = starterWith('');
+    const r = await typeCheck(dir, path.join(dir, 'index.ts'), [path.join(dir, 'no-such-api.ts')]);
+    expect(r).toMatchObject({ skipped: expect.stringMatching(/^the type check could not be run: /) });
   });
 
   it('reads a folder inside the mlsys folder where it is (the reference: clean), and skips JavaScript', async () => {
