@@ -302,6 +302,7 @@ async function expectOracleImportRefused(sandbox: boolean): Promise<void> {
     ['import-package', PACKAGE_REFUSED],
     ['require-package', PACKAGE_REFUSED],
     ['import-package-path', PACKAGE_REFUSED],
+    ['import-package-data', PACKAGE_REFUSED],
   ];
   for (const [fixture, why] of refusals) {
     const { run: r } = await attack(fixture, { sandbox });

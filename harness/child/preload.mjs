@@ -20,7 +20,9 @@ const checkPackage = packageCheck(packages);
 const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function (request, parent, ...rest) {
   const file = resolveFilename.call(this, request, parent, ...rest);
-  const err = check(file, request) ?? checkPackage(file, request, parent?.filename ?? null);
+  // Without a parent, Node's ESM loader is loading a CommonJS module the resolve hook already
+  // checked (as its import's): only a require from a module is checked here.
+  const err = check(file, request) ?? (parent?.filename ? checkPackage(file, request, parent.filename) : null);
   if (err) throw err;
   return file;
 };
