@@ -139,7 +139,7 @@ function clean(folder: string | undefined, flags: { keep: string; grades?: boole
   if (!flags.dryRun) removeRuns(plan);
   const grades = plan.keep.filter((r) => r.mode === 'grade').length;
   process.stdout.write(
-    `${flags.dryRun ? 'Would remove' : 'Removed'} ${plan.remove.length} run folder${plan.remove.length === 1 ? '' : 's'} (${formatBytes(bytes)}); kept ${plan.keep.length}: the newest ${keep} of each project and command${!flags.grades && grades ? `, and ${grades} grade run${grades === 1 ? '' : 's'} (--grades removes older ones too)` : ''}. Folders not named by mlsys are never touched.\n`,
+    `${flags.dryRun ? 'Would remove' : 'Removed'} ${plan.remove.length} run folder${plan.remove.length === 1 ? '' : 's'} (${formatBytes(bytes)}); kept ${plan.keep.length}: the newest ${keep} of each project and command${!flags.grades && grades ? `, and ${grades} grade run${grades === 1 ? '' : 's'} (--grades removes older ones too)` : ''}. Folders not named by mlsys, and runs written to in the last 10 minutes (one may still be going), are never touched.\n`,
   );
   return 0;
 }

@@ -16,19 +16,28 @@ export interface RunFolder {
   /** The time in its name (an ISO time with ':' and '.' as '-'), which sorts as the time does. */
   stamp: string;
   bytes: number;
+  /** When a file in it was last written (a run writes run.json after every case). */
+  mtimeMs: number;
 }
 
 const NAME = /^([a-z0-9][a-z0-9_-]*?)-(test|grade|bench)-(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)$/;
 
-/** Bytes in a folder's plain files (links are not followed). */
-function sizeOf(dir: string): number {
-  let n = 0;
+/** Bytes in a folder's plain files, and when the last was written (links are not followed). */
+function sizeOf(dir: string): { bytes: number; mtimeMs: number } {
+  const o = { bytes: 0, mtimeMs: lstatSync(dir).mtimeMs };
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) n += sizeOf(p);
-    else if (e.isFile()) n += lstatSync(p).size;
+    if (e.isDirectory()) {
+      const d = sizeOf(p);
+      o.bytes += d.bytes;
+      o.mtimeMs = Math.max(o.mtimeMs, d.mtimeMs);
+    } else if (e.isFile()) {
+      const st = lstatSync(p);
+      o.bytes += st.size;
+      o.mtimeMs = Math.max(o.mtimeMs, st.mtimeMs);
+    }
   }
-  return n;
+  return o;
 }
 
 /** The run folders in `results`, oldest first; none if it does not exist. */
@@ -44,7 +53,7 @@ export function listRuns(results: string): RunFolder[] {
     const m = NAME.exec(e.name);
     if (!m || !e.isDirectory()) continue;
     const dir = path.join(results, e.name);
-    runs.push({ name: e.name, dir, project: m[1]!, mode: m[2] as RunMode, stamp: m[3]!, bytes: sizeOf(dir) });
+    runs.push({ name: e.name, dir, project: m[1]!, mode: m[2] as RunMode, stamp: m[3]!, ...sizeOf(dir) });
   }
   return runs.sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : a.name.localeCompare(b.name)));
 }
@@ -58,7 +67,10 @@ export interface CleanPlan {
  * Which runs to remove: all but the newest `keep` of each project and mode. Grade runs are kept
  * unless `grades` is set (a grade run's results.json may be what someone hands in or resumes).
  */
-export function planClean(runs: RunFolder[], o: { keep: number; grades: boolean }): CleanPlan {
+/** A run folder written to this recently may belong to a run still going: it is never removed. */
+export const BUSY_MS = 10 * 60 * 1000;
+
+export function planClean(runs: RunFolder[], o: { keep: number; grades: boolean; now?: number }): CleanPlan {
   const groups = new Map<string, RunFolder[]>();
   for (const r of runs) {
     const k = `${r.project}-${r.mode}`;
@@ -67,7 +79,7 @@ export function planClean(runs: RunFolder[], o: { keep: number; grades: boolean 
   const remove: RunFolder[] = [];
   for (const g of groups.values()) {
     if (g[0]!.mode === 'grade' && !o.grades) continue;
-    remove.push(...g.slice(0, Math.max(0, g.length - o.keep)));
+    remove.push(...g.slice(0, Math.max(0, g.length - o.keep)).filter((r) => (o.now ?? Date.now()) - r.mtimeMs > BUSY_MS));
   }
   const gone = new Set(remove);
   return { remove: runs.filter((r) => gone.has(r)), keep: runs.filter((r) => !gone.has(r)) };
@@ -82,7 +94,12 @@ export const CLEAN_HINT_AT = 20;
 
 /** A line for the end of a run's report when results/ holds many test and bench runs; null if not. */
 export function cleanHint(results: string): string | null {
-  const runs = listRuns(results).filter((r) => r.mode !== 'grade');
+  let runs: RunFolder[];
+  try {
+    runs = listRuns(results).filter((r) => r.mode !== 'grade');
+  } catch {
+    return null; // an unreadable entry: a hint is not worth failing a finished run for
+  }
   if (runs.length < CLEAN_HINT_AT) return null;
   const bytes = runs.reduce((s, r) => s + r.bytes, 0);
   return `${path.relative(process.cwd(), results) || results} holds ${runs.length} test and bench runs (${formatBytes(bytes)}): \`npx mlsys clean\` removes all but the newest ${DEFAULT_KEEP} of each project and command.`;

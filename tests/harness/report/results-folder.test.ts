@@ -2,7 +2,7 @@
 // and command, every grade run unless asked, and anything it did not name; a run's report
 // suggests it once results/ fills up.
 import { execa } from 'execa';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +18,10 @@ function runFolder(results: string, project: string, mode: string, minutes: numb
   const dir = path.join(results, `${project}-${mode}-${stamp}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'run.json'), '{"cases":[]}'.padEnd(1000));
+  // Written a day ago: a run written to in the last minutes may still be going, and is kept.
+  const then = new Date(Date.now() - 24 * 3600 * 1000);
+  utimesSync(path.join(dir, 'run.json'), then, then);
+  utimesSync(dir, then, then);
   return path.basename(dir);
 }
 
@@ -60,6 +64,16 @@ describe('mlsys clean', () => {
     expect(existsSync(path.join(results, names['p2-grade']!.at(-1)!))).toBe(true);
     expect(existsSync(path.join(results, names['p2-grade']![0]!))).toBe(false);
     expect(existsSync(path.join(results, 'my-run'))).toBe(true);
+  });
+
+  it('keeps an older run that was written to in the last minutes (it may still be going)', async () => {
+    const { results, names } = fill();
+    const oldest = path.join(results, names['p2-test']![0]!);
+    writeFileSync(path.join(oldest, 'run.json'), '{"cases":[1]}'); // now
+    const r = await mlsys(['clean', results, '--keep', '1']);
+    expect(r.exitCode).toBe(0);
+    expect(existsSync(oldest)).toBe(true);
+    expect(existsSync(path.join(results, names['p2-test']![1]!))).toBe(false);
   });
 
   it('refuses a --keep below 1 and a folder that does not exist', async () => {
