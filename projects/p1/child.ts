@@ -85,9 +85,9 @@ const collective = (op: CollInput['op'], exportName: string): ChildTask<Prepared
       // As simd_reduce in groupFigures (harness/child/ranks/README.md).
       return { copy_gbps: r.gbps, copy_ms: r.msPerCopy, simd_reduce: pool.group.arenaMemories ? 1 : 0 };
     }
-    const r = await runJob<{ values: Float32Array; sum: number; t0: number; t1: number }>(a);
+    const r = await runJob<{ values: Float32Array; sum: number; t0: number; t1: number; inputChanged: [number, number] | null }>(a);
     return {
-      ranks: r.outputs.map((o) => ({ values: f32([o.values.length], o.values), sum: o.sum })),
+      ranks: r.outputs.map((o) => ({ values: f32([o.values.length], o.values), sum: o.sum, input_changed: o.inputChanged })),
       ...groupFigures(r.stats, r.outputs.map((o) => o.t0), r.outputs.map((o) => o.t1)),
     };
   },

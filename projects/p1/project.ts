@@ -125,6 +125,13 @@ function checkCollective(op: oracle.CollOp, p: CollP, inputs: Record_, o: Record
     const s = Number(ranks[r]!.sum);
     if (s !== sums[r]) return bad(`rank ${r}: the sum of ${what} over all ${n} elements is ${fmt(s)}, expected ${fmt(sums[r]!)} (the sampled elements were right: some others are not)`);
   }
+  for (let r = 0; r < p.N; r++) {
+    const changed = ranks[r]!.input_changed as [number, number] | null | undefined;
+    if (changed)
+      return bad(
+        `the values are right, but rank ${r} changed its input: input[${changed[0]}] is ${fmt(changed[1])} after the call. input is the rank's send buffer, as in NCCL and MPI: leave it as it was, and use comm.alloc for scratch`,
+      );
+  }
   const sent = t(o.bytes_sent).data;
   const b = optimalBytesPerRank(op, p.N, p.L);
   const worst = max(sent);
@@ -136,7 +143,7 @@ function checkCollective(op: oracle.CollOp, p: CollP, inputs: Record_, o: Record
     return bad(
       `the values are right, but rank ${r} sent ${worst} bytes; a bandwidth-optimal ${COLL_NAMES[op]} sends at most ${b.formula} = ${Math.round(b.ideal)} bytes from each rank ` +
         `(+${b.allowed - b.ideal} for rounding): ${op === 'broadcast' ? 'pipeline the buffer along a chain, or scatter then all-gather' : 'use a ring (send one chunk per step to the next rank)'}, not one rank sending to or collecting from all` +
-        (op === 'broadcast' ? '' : `. Rank ${r} sent about ${(worst / ((4 * p.L) / p.N)).toFixed(1)} chunks of L/N floats, where ${ringSteps(op, p.N)} suffice: if yours is a ring, it takes more steps than that`),
+        (op === 'broadcast' || p.L < p.N ? '' : `. Rank ${r} sent about ${(worst / ((4 * p.L) / p.N)).toFixed(1)} chunks of L/N floats, where ${ringSteps(op, p.N)} suffice: if yours is a ring, it takes more steps than that`),
       details,
     );
   }

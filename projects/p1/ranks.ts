@@ -68,6 +68,16 @@ function sampled(out: Float32Array, seed: number): { values: Float32Array; sum: 
   return { values, sum };
 }
 
+/**
+ * Where a collective's input (its send buffer, which it must leave as it was) no longer holds
+ * what setup put there, among the sampled elements: [index, value], or null. Read after the
+ * timed span.
+ */
+function inputChanged(a: Float32Array, seed: number, f: (i: number) => number): [number, number] | null {
+  for (const i of sampleIndices(a.length, seed)) if (a[i] !== Math.fround(f(i))) return [i, a[i]!];
+  return null;
+}
+
 const collective = {
   setup(_sub: Submission, _comm: Comm, inp: CollInput, ctx: RankContext): CollState {
     const { rank, size } = ctx;
@@ -91,7 +101,14 @@ const collective = {
     else await fn(sub, 'broadcast')(comm, st.a, st.root);
     const t1 = ctx.nowMs();
     const out = st.b ?? st.a;
-    return { ...sampled(out, st.seed), t0, t1 };
+    const sh = shardRange(st.L, ctx.size, ctx.rank);
+    const changed =
+      st.op === 'reduceScatter'
+        ? inputChanged(st.a, st.seed, (i) => cval(st.seed, ctx.rank, i))
+        : st.op === 'allGather'
+          ? inputChanged(st.a, st.seed, (i) => cval(st.seed, 0, sh.start + i))
+          : null;
+    return { ...sampled(out, st.seed), t0, t1, inputChanged: changed };
   },
 };
 

@@ -110,6 +110,22 @@ describe('wrong values', () => {
   });
 });
 
+describe('an input changed by the collective', () => {
+  it('fails the case although the values are right: it is the send buffer', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mlsys-p1-input-'));
+    const ref = readFileSync(path.join(REF, 'index.ts'), 'utf8');
+    // The reference's ring reduce-scatter, which then zeroes its input.
+    const end = '  comm.free(bufs[0]!);\n  comm.free(bufs[1]!);\n}';
+    expect(ref.split(end).length).toBeGreaterThan(1);
+    writeFileSync(path.join(dir, 'index.ts'), ref.replace(end, `  input.fill(0);\n${end}`));
+    const o = await run('p1', dir, { caseId: 'reduceScatter/2' });
+    expect(o.run.cases[0]!.message).toMatch(/^the values are right, but rank \d changed its input: input\[0\] is 0 after the call\. input is the rank's send buffer, as in NCCL and MPI: leave it as it was/);
+    // Left as it was, the same case passes.
+    const ok = await run('p1', REF, { caseId: 'reduceScatter/2' });
+    expect(ok.run.cases[0]!.status).toBe('passed');
+  });
+});
+
 describe("what the ranks print", () => {
   // On Linux a pipe is written synchronously and this holds even without the flush before each
   // reply (driver.ts, ranks/worker.ts), which is there for systems where it is not (macOS): the
