@@ -690,19 +690,20 @@ function checkPipeline(p: PipeP, _inputs: Record_, o: Record_, e: { grads: Float
   const bubble = bubbleFraction(vclock, p.m);
   const ideal = oracle.idealBubble(p.N, p.m);
   const details = { bubble_fraction: bubble, ideal_bubble_fraction: ideal, makespan_units: max(vclock), peak_stash_max: max(peak) };
+  // Both schedule checks are said at once: fixing one should not reveal the other only then.
+  const problems: string[] = [];
   if (bubble > ideal + 1e-9)
-    return bad(
-      `the gradients are right, but the schedule's bubble fraction is ${bubble.toFixed(4)}; ${p.schedule === 'gpipe' ? 'GPipe' : '1F1B'} with p = ${p.N} stages and m = ${p.m} microbatches reaches (p−1)/(m+p−1) = ${ideal.toFixed(4)} ` +
+    problems.push(
+      `the schedule's bubble fraction is ${bubble.toFixed(4)}; ${p.schedule === 'gpipe' ? 'GPipe' : '1F1B'} with p = ${p.N} stages and m = ${p.m} microbatches reaches (p−1)/(m+p−1) = ${ideal.toFixed(4)} ` +
         `(forward 1 unit, backward 2; the step took ${max(vclock)} units, the ideal ${3 * (p.m + p.N - 1)}). A stage must start a microbatch as soon as its input has arrived: receive each microbatch's input just before its forward, not all of them first`,
-      details,
     );
   const limit = p.schedule === '1f1b' ? Math.min(p.N, p.m) : p.m;
   const worst = Array.from(peak).findIndex((x) => x > limit);
   if (worst >= 0)
-    return bad(
-      `the gradients are right, but stage ${worst} held the activations of ${peak[worst]} microbatches at once; ${p.schedule === '1f1b' ? `1F1B holds at most p = ${p.N} (stage s: p − s): after its warm-up, a stage alternates one forward, one backward` : `GPipe holds at most m = ${p.m}`}`,
-      details,
+    problems.push(
+      `stage ${worst} held the activations of ${peak[worst]} microbatches at once; ${p.schedule === '1f1b' ? `1F1B holds at most p = ${p.N} (stage s: p − s): after its warm-up, a stage alternates one forward, one backward` : `GPipe holds at most m = ${p.m}`}`,
     );
+  if (problems.length) return bad(`the gradients are right, but ${problems.join('. Also, ')}`, details);
   const left = noneLeft(o);
   if (!left.ok) return { ...left, details };
   return ok(`gradients match on all ${p.N} stages; bubble ${bubble.toFixed(4)} (ideal ${ideal.toFixed(4)}); peak stash ${max(peak)}`, details);

@@ -126,6 +126,24 @@ describe('an input changed by the collective', () => {
   });
 });
 
+describe('a pipeline schedule with two faults', () => {
+  it('says both at once (a bubble and a stash over 1F1B\'s bound)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mlsys-p1-pipe-'));
+    const ref = readFileSync(path.join(REF, 'index.ts'), 'utf8');
+    // GPipe's order for 1F1B too (every activation held), and every input received before the
+    // first forward (a stage starts late: a bubble).
+    const gpipe = "  if (job.schedule === 'gpipe') {";
+    const recv = '      x = new Float32Array(rows[mb]! * stage.inputWidth);\n      await comm.recv(s - 1, x);';
+    const prefetch =
+      '      if (!pre.length)\n        for (let k = 0; k < m; k++) {\n          const b = new Float32Array(rows[k]! * stage.inputWidth);\n          await comm.recv(s - 1, b);\n          pre.push(b);\n        }\n      x = pre[mb]!;';
+    const decl = '  const sends: Promise<void>[] = [];';
+    expect(ref.includes(gpipe) && ref.includes(recv) && ref.includes(decl)).toBe(true);
+    writeFileSync(path.join(dir, 'index.ts'), ref.replace(gpipe, '  if (job.schedule) {').replace(recv, prefetch).replace(decl, `${decl}\n  const pre: Float32Array[] = [];`));
+    const o = await run('p1', dir, { caseId: 'pipeline/4' }); // 1F1B, p = 3, m = 6
+    expect(o.run.cases[0]!.message).toMatch(/^the gradients are right, but the schedule's bubble fraction is [\d.]+; 1F1B with p = 3 stages .*\. Also, stage 0 held the activations of 6 microbatches at once; 1F1B holds at most p = 3/);
+  });
+});
+
 describe("what the ranks print", () => {
   // On Linux a pipe is written synchronously and this holds even without the flush before each
   // reply (driver.ts, ranks/worker.ts), which is there for systems where it is not (macOS): the
