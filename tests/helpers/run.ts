@@ -5,6 +5,7 @@ import path from 'node:path';
 import { executeRun, type RunOptions, type RunOutcome } from '../../harness/grade/run.ts';
 import { DEFAULT_MEASURE } from '../../harness/measure/interleaved.ts';
 import { findProject } from '../../harness/projects.ts';
+import type { Project } from '../../harness/project.ts';
 import { HARNESS_ROOT, PlainLauncher, type Launcher } from '../../harness/runner/launcher.ts';
 import { BubblewrapLauncher, sandboxProblem } from '../../harness/runner/sandbox.ts';
 
@@ -18,10 +19,12 @@ export function tmpOut(): string {
 
 export interface TestRunOptions extends Partial<Omit<RunOptions, 'project' | 'submissionDir'>> {
   sandbox?: boolean;
+  /** A project changed for the test (a case added, say) instead of the one named. */
+  project?: Project;
 }
 
 export async function run(projectId: string, submissionDir: string, o: TestRunOptions = {}): Promise<RunOutcome> {
-  const project = await findProject(projectId);
+  const project = o.project ?? (await findProject(projectId));
   const launcher: Launcher = o.sandbox ? new BubblewrapLauncher() : new PlainLauncher();
   return executeRun({
     project,
