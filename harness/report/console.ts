@@ -115,20 +115,35 @@ function sameOptions(run: RunRecord): string {
 }
 
 /**
- * What the submission printed (console.log is how students debug), the last lines of each
- * stream; run.json keeps the rest (up to its cap).
+ * What the submission printed (console.log is how students debug): for each stream, what the
+ * failing cases printed when they printed anything (the case a student is debugging), else the
+ * last lines of the stream; run.json keeps the rest (up to its cap).
  */
 function printOutput(run: RunRecord): void {
   const streams = (['stdout', 'stderr'] as const)
     .map((k) => ({ k, lines: (run.output?.[k] ?? '').split('\n').filter((l) => l.trim() && !RUNTIME_NOISE.test(l)) }))
     .filter((x) => x.lines.length);
   if (!streams.length) return;
+  const failing = run.cases.filter((c) => c.status === 'failed' && c.visibility === 'public').map((c) => `case ${c.id}`);
   out();
-  out(`What your code printed (the last ${SHOWN_LINES} lines of each stream; run.json keeps more, under "output"):`);
+  out('What your code printed (run.json keeps more, under "output"):');
   for (const { k, lines } of streams) {
     // A flood was cut in the middle (output-cap.ts): say how much more there was.
     const dropped = lines.reduce((n, l) => n + Number(DROPPED.exec(l)?.[1] ?? 0), 0);
     const more = dropped ? `; ${formatBytes(dropped)} more ${dropped === 1 ? 'was' : 'were'} printed and dropped` : '';
+    const bySection = sections(lines);
+    const printedIn = failing.filter((f) => bySection.get(f)?.length);
+    if (printedIn.length) {
+      const shownCases = printedIn.slice(0, SHOWN_FAILING);
+      out(
+        `  ${k}, in the failing cases (the last ${SHOWN_PER_CASE} lines of ${shownCases.length === printedIn.length ? (printedIn.length === 1 ? 'the one that printed' : `each of the ${printedIn.length} that printed`) : `the first ${shownCases.length} of the ${printedIn.length} that printed`}${more}):`,
+      );
+      for (const f of shownCases) {
+        const own = bySection.get(f)!;
+        show([`--- ${f}${own.length > SHOWN_PER_CASE ? ` (last ${SHOWN_PER_CASE} of ${own.length} lines)` : ''} ---`, ...own.slice(-SHOWN_PER_CASE)]);
+      }
+      continue;
+    }
     out(`  ${k}${lines.length > SHOWN_LINES ? ` (last ${SHOWN_LINES} of ${lines.length} lines kept${more})` : more ? ` (${more.slice(2)})` : ''}:`);
     const shown = lines.slice(-SHOWN_LINES);
     // The tail goes on with what the last case label above it named: say which, once.
@@ -136,11 +151,35 @@ function printOutput(run: RunRecord): void {
       const above = lines.slice(0, -SHOWN_LINES).findLast((l) => LABEL.test(l));
       if (above) shown.unshift(`--- ${LABEL.exec(above)![1]!.replace(/ \(continued\)$/, '')} (continued) ---`);
     }
-    for (const raw of shown) {
-      // Control characters (escape sequences, carriage returns) could rewrite the screen above.
-      const l = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
-      out(`    | ${l.length > 300 ? `${l.slice(0, 300)} [...]` : l}`);
+    show(shown);
+  }
+}
+
+/** How many failing cases' output is shown, and how many lines of each. */
+const SHOWN_FAILING = 3;
+const SHOWN_PER_CASE = 8;
+
+/** The lines printed under each label, a section continued after a flood or a new process joined to its own. */
+function sections(lines: string[]): Map<string, string[]> {
+  const bySection = new Map<string, string[]>();
+  let current = '';
+  for (const l of lines) {
+    const m = LABEL.exec(l);
+    if (m) current = m[1]!.replace(/ \(continued\)$/, '');
+    else if (!DROPPED.test(l)) {
+      const own = bySection.get(current);
+      if (own) own.push(l);
+      else bySection.set(current, [l]);
     }
+  }
+  return bySection;
+}
+
+function show(lines: string[]): void {
+  for (const raw of lines) {
+    // Control characters (escape sequences, carriage returns) could rewrite the screen above.
+    const l = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
+    out(`    | ${l.length > 300 ? `${l.slice(0, 300)} [...]` : l}`);
   }
 }
 

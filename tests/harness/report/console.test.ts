@@ -99,4 +99,31 @@ describe('the console report', () => {
     printRun(project, { run: { ...run, output: { stdout: flood.join('\n'), stderr: '' } } as unknown as RunRecord, exitCode: 0 } as RunOutcome, '/tmp/out', true);
     expect(printed).toContain('stdout (last 20 of 29 lines kept; 6.0 MiB more were printed and dropped):\n    | --- case attention/0 (continued) ---\n    | x\n');
   });
+
+  it("printed output: what the failing cases printed, the last lines of each, a flood's continuation joined to its case", async () => {
+    const project = await findProject('p2');
+    const c = (id: string, status: string) => ({ id, task: 'attention', index: 0, label: id, visibility: 'public', seed: 1, status, kind: status === 'failed' ? 'exception' : null, message: 'x' });
+    const lines = [
+      '--- case attention/0 ---',
+      'passing case line',
+      '--- case attention/1 ---',
+      ...Array.from({ length: 5 }, (_, i) => `one ${i}`),
+      '[... 100 bytes of output dropped ...]',
+      '--- case attention/1 (continued) ---',
+      ...Array.from({ length: 5 }, (_, i) => `one more ${i}`),
+      '--- case attention/2 ---',
+      'two',
+    ];
+    const run = { ...base, cases: [c('attention/0', 'passed'), c('attention/1', 'failed'), c('attention/2', 'failed'), c('attention/3', 'failed')], output: { stdout: lines.join('\n'), stderr: '' } };
+    printRun(project, { run: run as unknown as RunRecord, exitCode: 0 } as RunOutcome, '/tmp/out', true);
+    expect(printed).toContain(
+      [
+        '  stdout, in the failing cases (the last 8 lines of each of the 2 that printed; 100 B more were printed and dropped):',
+        '    | --- case attention/1 (last 8 of 10 lines) ---',
+        '    | one 2',
+      ].join('\n'),
+    );
+    expect(printed).toContain('    | one more 4\n    | --- case attention/2 ---\n    | two\n');
+    expect(printed).not.toContain('passing case line');
+  });
 });
