@@ -6,7 +6,8 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const HARNESS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The harness's folder (two up from here), as the child sees it. */
+export const HARNESS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** A function that, given a resolved file, returns the error refusing it, or null. */
 export function graderOnlyCheck(paths) {

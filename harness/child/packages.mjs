@@ -6,9 +6,8 @@
 // to imports made by the submission's own files, not to a package's imports of its dependencies.
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { HARNESS_ROOT } from './grader-only.mjs';
 
-const HARNESS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 
 /** The package a file belongs to (its last node_modules folder), or null for a file of no package. */

@@ -26,6 +26,12 @@ export interface Contender {
   clean(message: string): string;
 }
 
+/** The exports a task needs that a contender lacks ([] when none); null when it could not be loaded. */
+async function missingFor(c: Contender, task: string): Promise<string[] | null> {
+  if (!(await c.ensure())) return null;
+  return ((c.ready?.missing ?? {}) as Record<string, string[]>)[task] ?? [];
+}
+
 /** Timed inputs: their own seeds, so timing never reuses a checked case's inputs. */
 function makePool(task: Task, params: unknown, seedBase: string, n: number): PoolItem[] {
   return Array.from({ length: n }, (_, k) => {
@@ -106,7 +112,7 @@ export async function measureAll(
     const notHere: string[] = [];
     if (!graded)
       for (const b of baselines) {
-        const missing = (await b.ensure()) ? ((b.ready?.missing ?? {}) as Record<string, string[]>)[task.id] : null;
+        const missing = await missingFor(b, task.id);
         if (missing?.length) notHere.push(b.name);
         else here.push(b);
       }
@@ -126,7 +132,7 @@ export async function measureAll(
       const impls: { name: string; proc: SubmissionProcess }[] = [];
       const notes: string[] = [];
       for (const c of contenders) {
-        const missing = (await c.ensure()) ? ((c.ready?.missing ?? {}) as Record<string, string[]>)[task.id] : null;
+        const missing = await missingFor(c, task.id);
         if (missing === null) notes.push(`${c.name} could not be loaded: ${c.loadError}`);
         else if (missing?.length) notes.push(`${c.name} is not timed: its index must export ${missingExports(missing, (c.ready?.exports ?? []) as string[])} for ${task.id}`);
         else impls.push({ name: c.name, proc: c.proc! });
