@@ -203,6 +203,8 @@ function freshCases(small: boolean): Case[] {
   for (const d of [rows(s(8192, 512), s(8192, 512)), rows(s(8191, 511), s(8193, 513))])
     add('transpose', d, [
       ['reference', undefined],
+      ['candidate transpose_unroll, four loads written out', candidateTiles('transpose_unroll.wgsl', 32)],
+      ['candidate transpose_unroll8, 32 x 4 threads, eight loads written out', candidateTiles('transpose_unroll8.wgsl', 32)],
       ['candidate transpose_v4', candidateTiles('transpose_v4.wgsl', 32)],
       ['candidate transpose_v4_64', candidateTiles('transpose_v4_64.wgsl', 64)],
       ['candidate transpose_multi, 4 tiles a workgroup', candidateTiles('transpose_multi.wgsl', 32, 4)],
