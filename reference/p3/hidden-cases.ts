@@ -16,6 +16,7 @@ const matmul = [
 
 const softmax = [
   rcChecked(rc(1, 32768), 'one 32k row'),
+  rcChecked(rc(3, 12000), 'rows in registers, partly filled'),
   rcChecked(rc(33, 4097)),
   rcChecked(rc(2, 7)),
   rcChecked(rc(5, 333), 'logits up to ±1024', { x: { scale: 1024 } }),

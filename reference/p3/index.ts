@@ -42,9 +42,12 @@ export const matmul_vec4: Launch<MatmulSizes> = {
 
 export const matmul = matmul_vec4;
 
+/** Rows of 8k to 32k floats (a multiple of 4) are held in registers (softmax.wgsl says why). */
+const rowInRegisters = ({ cols }: RowsSizes, d: DeviceInfo) => cols % 4 === 0 && cols > 8192 && cols <= 32768 && d.maxComputeInvocationsPerWorkgroup >= 1024;
+
 export const softmax: Launch<RowsSizes> = {
   file: 'softmax.wgsl',
-  overrides: { WG: 256 },
+  overrides: (s, d) => (rowInRegisters(s, d) ? { WG: 1024, REGS: 1 } : { WG: 256, REGS: 0 }),
   workgroups: ({ rows }, d) => perRow(rows, d),
 };
 

@@ -90,17 +90,6 @@ function webgpuVersion(): string {
 }
 
 /**
- * Dawn flags added to the harness's own when the device is opened. The harness never sets any:
- * this is for a project's GPU measurement scripts, e.g. timing a kernel with workgroup memory
- * left unzeroed to see what the zero-fill costs.
- */
-let extraDawnFlags: string[] = [];
-export function setExtraDawnFlags(flags: string[]): void {
-  if (keepAlive.gpu || keepAlive.handle) throw new Error('internal: Dawn flags are set before the device is opened');
-  extraDawnFlags = [...flags];
-}
-
-/**
  * Opens the process's one device (a second call returns the same handle). Throws
  * GpuUnavailableError when no adapter fits the policy: a machine fault, not the submission's.
  */
@@ -116,7 +105,7 @@ export async function openGpu(policy: AdapterPolicy): Promise<GpuHandle> {
   Object.assign(globalThis, webgpu.globals);
   // Timestamps are quantized by default (a fingerprinting defence for browsers); kernels are
   // timed with them, so they are taken at full resolution.
-  const gpu = webgpu.create(['disable-dawn-features=timestamp_quantization', ...extraDawnFlags]);
+  const gpu = webgpu.create(['disable-dawn-features=timestamp_quantization']);
   keepAlive.gpu = gpu;
 
   let adapter = policy === 'fallback' ? await gpu.requestAdapter({ forceFallbackAdapter: true }) : await gpu.requestAdapter({ powerPreference: 'high-performance' });

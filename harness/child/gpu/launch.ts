@@ -116,8 +116,13 @@ const WARM_MAX_DISPATCHES = 64;
 // runs were up to 3.8x slower than its median). So after RAMP_AFTER_IDLE_MS without a run, warm-up
 // passes are timed on their own, before the run, until the clock is steady (clockSteady), for at
 // most RAMP_MAX_MS. The warm-up's time per dispatch is the gauge: the same arithmetic each time.
-const RAMP_AFTER_IDLE_MS = 1000;
-const RAMP_MAX_MS = 1500;
+// The clock starts to fall after about half a second without work, and under load takes up to a
+// second to climb back from its idle value (H200, nvidia-smi every 200 ms, 2026-11-27): with the
+// gauge after 1 s of idleness and for at most 1.5 s, the timed runs of a 4096^3 matmul (a few
+// hundred ms apart, while the CPU checks each result) still met a clock at a third of its best,
+// and the reference's median was 5.4 ms against 4.2 ms at full clock.
+const RAMP_AFTER_IDLE_MS = 250;
+const RAMP_MAX_MS = 3000;
 
 /**
  * Whether the clock looks steady from the warm-ups timed so far (time per dispatch, oldest

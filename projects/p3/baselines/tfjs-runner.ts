@@ -5,6 +5,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { GpuHandle } from '../../../harness/child/gpu/device.ts';
 import { settle } from '../../../harness/child/gpu/device.ts';
+import { formatBytes } from '../../../harness/bytes.ts';
 import type { AttentionDims, Family, KernelIO, LayernormDims, WireInputs } from '../spec.ts';
 import { attentionScale } from '../spec.ts';
 
@@ -50,6 +51,16 @@ export async function tfjsWebgpuRunner(h: GpuHandle): Promise<LibraryRunner> {
 
   return {
     async run(family, w, io, inputs, outs) {
+      if (family === 'attention_fwd') {
+        // The unfused composition holds all the scores in one tensor. Past what a storage binding
+        // may hold, Dawn refuses its bind groups and tfjs returns a wrong result without an error
+        // (8 GiB at B8 H16 S4096 on an H100 and an H200): say why instead.
+        const d = w.dims as AttentionDims;
+        const scores = d.B * d.H * d.Sq * d.Sk * 4;
+        const max = h.limits.maxStorageBufferBindingSize;
+        if (scores > max)
+          throw new Error(`tfjs-webgpu's unfused attention holds its scores (B·H·Sq·Sk floats, ${formatBytes(scores)}) in one buffer, over the ${formatBytes(max)} this device can bind: not run at this size`);
+      }
       const t: Record<string, TF.Tensor> = {};
       for (const d of io.inputs) t[d.name] = tf.tensor({ buffer: inputs[d.name]!, zeroCopy: true } as unknown as TF.TensorLike, d.shape, 'float32');
       await settle(h, h.device.queue.onSubmittedWorkDone(), 'tfjs-webgpu (before timing)', w.watchdog_ms);

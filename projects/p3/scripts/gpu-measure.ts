@@ -20,7 +20,6 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs as parseCliArgs } from 'node:util';
 import { DEVICE_DURATION_KEY, type ChildContext } from '../../../harness/child/api.ts';
-import { setExtraDawnFlags } from '../../../harness/child/gpu/device.ts';
 import { WARM_GROUPS, WARM_WGSL } from '../../../harness/child/gpu/launch.ts';
 import { quantile } from '../../../harness/measure/stats.ts';
 import type { Record_ } from '../../../harness/protocol/values.ts';
@@ -104,8 +103,6 @@ interface Case {
   /** Which implementation: the reference's own export, a variant of it, or the tfjs baseline. */
   impl: string;
   launch?: unknown;
-  /** Dawn flags for the process's device (a diagnostic; --fresh runs such a case in its own process). */
-  dawnFlags?: string[];
 }
 
 /**
@@ -152,15 +149,6 @@ function candidate(file: string, overrides: object = {}): object {
   return { file, overrides, workgroups: perRow };
 }
 
-/** A launch of a candidate transpose (./candidates/): one workgroup per T x T tile, or per TPW tiles one below the other. */
-function candidateTiles(file: string, T: number, TPW = 1): object {
-  const workgroups = ({ rows, cols }: Record<string, number>) => [Math.ceil(cols! / T), Math.ceil(Math.ceil(rows! / T) / TPW)];
-  return TPW === 1 ? { file, workgroups } : { file, overrides: { TPW }, workgroups };
-}
-
-/** Leaves workgroup memory as the last workgroup left it: Dawn's zero-fill of it is turned off. */
-const NO_WORKGROUP_INIT = ['enable-dawn-features=disable_workgroup_init'];
-
 /**
  * --fresh: the memory-bound cases of the main set, the reference and candidate kernels on the same
  * inputs. Run one case per process (gpu-check.sh fresh does): each case then starts right after
@@ -170,47 +158,29 @@ function freshCases(small: boolean): Case[] {
   const s = (big: number, little: number) => (small ? little : big);
   const rows = (r: number, c: number) => ({ rows: r, cols: c });
   const out: Case[] = [];
-  const add = (task: string, d: Dims, impls: ([string, unknown] | [string, unknown, string[]])[]) => {
-    for (const [impl, launch, dawnFlags] of impls) out.push({ task, label: `${task} ${JSON.stringify(d)}`, dims: d, impl, launch, ...(dawnFlags ? { dawnFlags } : {}) });
+  const add = (task: string, d: Dims, impls: [string, unknown][]) => {
+    for (const [impl, launch] of impls) out.push({ task, label: `${task} ${JSON.stringify(d)}`, dims: d, impl, launch });
   };
-  // Measured on an H100 on 2026-11-27 and not kept (docs/gpu-results.md): a softmax with the row
-  // in registers and subgroup reductions, a 64 x 64 transpose, reduce_sum with more workgroups.
-  // Adopted: the softmax's vec4 stores. Not yet measured: the wide-row softmax and transpose
-  // candidates below (written for the two targets not met).
-  add('softmax', rows(s(16384, 256), 4096), [
-    ['reference', undefined],
-    ['candidate softmax_ilp', candidate('softmax_ilp.wgsl', { WG: 256 })],
-  ]);
-  // Rows of 128 KiB. The reference reads a row twice; the second read is cheap only while the row
-  // is still in the L2 cache (50 MB on an H100 or H200). With 256 threads a workgroup, about 8
-  // workgroups (rows) are resident per SM: some 1000 rows, 130 MB, between a row's two reads.
-  // With 1024 threads, 2 per SM: some 260 rows, 34 MB. The same kernels with bigger workgroups
-  // test that.
-  add('softmax', rows(s(2048, 8), 32768), [
-    ['reference', undefined],
-    ['candidate reference with WG 512', candidate('softmax.wgsl', { WG: 512 })],
-    ['candidate reference with WG 1024', candidate('softmax.wgsl', { WG: 1024 })],
-    ['candidate softmax_ilp', candidate('softmax_ilp.wgsl', { WG: 256 })],
-    ['candidate softmax_ilp with WG 1024', candidate('softmax_ilp.wgsl', { WG: 1024 })],
-    ['candidate softmax_named', candidate('softmax_named.wgsl', { WG: 1024 })],
-  ]);
+  // Measured and not kept (docs/gpu-results.md): on an H100, a softmax with the row in an array
+  // and subgroup reductions, a 64 x 64 transpose, reduce_sum with more workgroups; on an H200
+  // (2026-11-27), softmax with four loads an iteration and with 512 or 1024 threads streaming,
+  // transposes with vec4 loads, with four tiles a workgroup (with and without the next tile's
+  // loads before the stores), and with workgroup memory left unzeroed. Adopted: the softmax's
+  // vec4 stores, its row in registers for wide rows, the transpose's loads written out.
+  add('softmax', rows(s(16384, 256), 4096), [['reference', undefined]]);
+  add('softmax', rows(s(2048, 8), 32768), [['reference', undefined]]);
   add('layernorm', { ...rows(s(16384, 256), 4096), eps: 1e-5 }, [
     ['reference', undefined],
     ['candidate layernorm_sg', candidate('layernorm_sg.wgsl', { WG: 256 })],
+    ['candidate layernorm_ilp, loads before sums', candidate('layernorm_ilp.wgsl', { WG: 256 })],
   ]);
   add('reduce_sum', rows(1, s(67108864, 1 << 20)), [['reference', undefined]]);
   add('reduce_sum', rows(s(16384, 256), 4096), [['reference', undefined]]);
-  for (const d of [rows(s(8192, 512), s(8192, 512)), rows(s(8191, 511), s(8193, 513))])
-    add('transpose', d, [
-      ['reference', undefined],
-      ['candidate transpose_unroll, four loads written out', candidateTiles('transpose_unroll.wgsl', 32)],
-      ['candidate transpose_unroll8, 32 x 4 threads, eight loads written out', candidateTiles('transpose_unroll8.wgsl', 32)],
-      ['candidate transpose_v4', candidateTiles('transpose_v4.wgsl', 32)],
-      ['candidate transpose_v4_64', candidateTiles('transpose_v4_64.wgsl', 64)],
-      ['candidate transpose_multi, 4 tiles a workgroup', candidateTiles('transpose_multi.wgsl', 32, 4)],
-      ['candidate transpose_pf, 4 tiles a workgroup, next loads before stores', candidateTiles('transpose_pf.wgsl', 32, 4)],
-      ['diagnostic: reference, workgroup memory not zeroed', undefined, NO_WORKGROUP_INIT],
-    ]);
+  // 8191 x 8193 ran at about half the copy bandwidth with every transpose tried (H200): its rows
+  // start at addresses that are not 128-byte aligned, in x and in y. One odd side at a time
+  // shows whether the reads (x's rows, cols odd) or the writes (y's rows, rows odd) cost it.
+  for (const d of [rows(s(8192, 512), s(8192, 512)), rows(s(8191, 511), s(8193, 513)), rows(s(8192, 512), s(8193, 513)), rows(s(8193, 513), s(8192, 512))])
+    add('transpose', d, [['reference', undefined]]);
   return out;
 }
 
@@ -245,8 +215,12 @@ function cases(small: boolean): Case[] {
     const d = { B: s(8, 1), H: s(16, 2), Sq: s(4096, 256), Sk: s(4096, 256), D, causal };
     out.push({ task: 'attention_fwd', label: `attention ${causal ? 'causal ' : ''}B${d.B} H${d.H} S${d.Sq} D${D}`, dims: d, impl: 'reference' });
   }
-  const d = { B: s(8, 1), H: s(16, 2), Sq: s(4096, 256), Sk: s(4096, 256), D: 128, causal: true };
-  out.push({ task: 'attention_fwd', label: `attention causal B${d.B} H${d.H} S${d.Sq} D128`, dims: d, impl: 'tfjs-webgpu (unfused)', launch: { library: 'tfjs-webgpu' } });
+  // tfjs's unfused attention holds the scores, B·H·S·S floats: at B8 H16 S4096 that is 8 GiB, over
+  // the 2 GiB a storage binding may have (Dawn refused the bind groups, and the result was wrong:
+  // H100 and H200, 2026-11-26/27). At B1 it is 1 GiB; the reference is timed at that size too.
+  const d = { B: 1, H: s(16, 2), Sq: s(4096, 256), Sk: s(4096, 256), D: 128, causal: true };
+  for (const impl of ['reference', 'tfjs-webgpu (unfused)'])
+    out.push({ task: 'attention_fwd', label: `attention causal B${d.B} H${d.H} S${d.Sq} D128`, dims: d, impl, ...(impl === 'reference' ? {} : { launch: { library: 'tfjs-webgpu' } }) });
   return out;
 }
 
@@ -274,12 +248,6 @@ async function main(): Promise<void> {
   }
   if (args.only !== null && args.only >= all.length) throw new Error(`--only ${args.only}: this set has ${all.length} cases (0 to ${all.length - 1})`);
   const chosen = args.only === null ? all : [all[args.only]!];
-  const flags = chosen.find((c) => c.dawnFlags)?.dawnFlags;
-  if (flags) {
-    // One device per process: such a case is run on its own (gpu-check.sh fresh does).
-    if (chosen.length > 1) throw new Error(`a case with Dawn flags (${flags.join(' ')}) runs on its own: pass --only`);
-    setExtraDawnFlags(flags);
-  }
   const setup = await child.setup!({ backend: args.backend });
   const t0 = performance.now();
   const ctx: ChildContext = { rt: null as never, resources: setup.resources, submissionDir: path.resolve(args.ref), entryUrl: pathToFileURL(path.resolve(args.ref, 'index.ts')).href, nowMs: () => performance.now() - t0, phase: () => {} };
@@ -415,7 +383,7 @@ function table(r: Result): string {
     } else if (['softmax', 'layernorm', 'reduce_sum', 'transpose'].includes(x.task) && ours) {
       target = '≥ 75% of copy bandwidth';
       verdict = `${pct(m.roofline_fraction)}: ${(m.roofline_fraction ?? 0) >= 0.75 ? 'met' : 'NOT met'}`;
-    } else if (x.task === 'attention_fwd' && x.impl === 'reference') {
+    } else if (x.task === 'attention_fwd' && x.impl === 'reference' && x.label.includes(' B8 ')) {
       target = 'report; vs PyTorch fp32 SDPA';
       const key = `sdpa_${x.label.includes('causal') ? 'causal_' : ''}d${x.label.includes('D128') ? 128 : 64}_tflops`;
       const sdpa = r.torch?.[key];
