@@ -7,6 +7,11 @@
 // A thread keeps its first R vec4 in registers, so a row of up to WG * 4 * R elements is read
 // from memory once (longer rows read their tail again), and the output is written as vec4 when
 // the row is 16-byte aligned (on an H100 this took 16384 x 4096 from 0.63 to 0.46 ms).
+// Bytes in flight: the R loads are issued in a loop of their own, before the loop that sums them.
+// When each load was summed in the iteration that issued it, a thread waited for each load before
+// it issued the next; 16384 x 4096 ran at 74% of the copy bandwidth on an H200 (89% on an H100,
+// whose lower bandwidth needs fewer bytes in flight), and at 97% with the loads first (H200,
+// 2026-11-27, docs/gpu-results.md).
 struct Sizes { rows: u32, cols: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> sizes: Sizes;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
@@ -37,11 +42,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var keep: array<vec4<f32>, R>;
   if (vec) {
     let b4 = base >> 2u;
-    if (t < cols / 4u) { x0 = x[b4 + t].x; }
+    // Every load first (all in flight together), then the sums over what was loaded.
+    for (var r = 0u; r < R; r++) {
+      let j = t + r * WG;
+      if (j < cols / 4u) { keep[r] = x[b4 + j]; }
+    }
+    if (t < cols / 4u) { x0 = keep[0].x; }
     for (var r = 0u; r < R; r++) {
       let j = t + r * WG;
       if (j < cols / 4u) {
-        keep[r] = x[b4 + j];
         let d = keep[r] - vec4<f32>(x0);
         s1 += (d.x + d.y) + (d.z + d.w);
         s2 += dot(d, d);

@@ -22,6 +22,7 @@
 #   projects/p3/scripts/gpu-check.sh fresh [OUT]  # on the GPU node: the memory-bound cases, the reference
 #                                                 # beside candidate kernels (candidates/), one case per
 #                                                 # fresh process; writes OUT/gpu-fresh.{md,json}
+#                                                 # (MLSYS_GPU_FRESH_ONLY="I J ...": those cases only)
 #   projects/p3/scripts/gpu-check.sh selftest     # on the development machine: runs the bundle on the
 #                                                 # CPU Vulkan driver at small sizes (checks the kit)
 set -euo pipefail
@@ -84,7 +85,8 @@ run() {
     local n i files=()
     n=$("$node" "$KIT/gpu-measure.mjs" --fresh --list ${MLSYS_GPU_SMALL:+--small})
     mkdir -p "$out/fresh"
-    for ((i = 0; i < n; i++)); do
+    # MLSYS_GPU_FRESH_ONLY="2 7 8": only these cases of the set (a short sitting).
+    for i in ${MLSYS_GPU_FRESH_ONLY:-$(seq 0 $((n - 1)))}; do
       timeout 60 "$node" --expose-gc "$KIT/gpu-measure.mjs" --ref "$KIT/ref" --fresh --only "$i" ${MLSYS_GPU_SMALL:+--small} --out "$out/fresh/$i.json" --backend "${MLSYS_GPU_BACKEND:-webgpu}" \
         > /dev/null 2> "$out/fresh/$i.log" || { echo "gpu-check: fresh case $i failed:" >&2; tail -5 "$out/fresh/$i.log" >&2; }
       [ -f "$out/fresh/$i.json" ] && files+=("$out/fresh/$i.json")

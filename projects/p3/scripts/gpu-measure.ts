@@ -149,6 +149,12 @@ function candidate(file: string, overrides: object = {}): object {
   return { file, overrides, workgroups: perRow };
 }
 
+/** A launch of candidates/transpose_aligned.wgsl: a workgroup per 32 columns and TPW tiles of rows, plus the last window. */
+function alignedTranspose(TPW: number): object {
+  const workgroups = ({ rows, cols }: Record<string, number>) => [Math.ceil(cols! / 32), Math.ceil((Math.ceil(rows! / 32) + 1) / TPW)];
+  return { file: 'transpose_aligned.wgsl', overrides: { TPW }, workgroups };
+}
+
 /**
  * --fresh: the memory-bound cases of the main set, the reference and candidate kernels on the same
  * inputs. Run one case per process (gpu-check.sh fresh does): each case then starts right after
@@ -166,13 +172,13 @@ function freshCases(small: boolean): Case[] {
   // (2026-11-27), softmax with four loads an iteration and with 512 or 1024 threads streaming,
   // transposes with vec4 loads, with four tiles a workgroup (with and without the next tile's
   // loads before the stores), and with workgroup memory left unzeroed. Adopted: the softmax's
-  // vec4 stores, its row in registers for wide rows, the transpose's loads written out.
+  // vec4 stores, its row in registers for wide rows, the transpose's and the layernorm's loads
+  // issued before their results are used.
   add('softmax', rows(s(16384, 256), 4096), [['reference', undefined]]);
   add('softmax', rows(s(2048, 8), 32768), [['reference', undefined]]);
   add('layernorm', { ...rows(s(16384, 256), 4096), eps: 1e-5 }, [
     ['reference', undefined],
     ['candidate layernorm_sg', candidate('layernorm_sg.wgsl', { WG: 256 })],
-    ['candidate layernorm_ilp, loads before sums', candidate('layernorm_ilp.wgsl', { WG: 256 })],
   ]);
   add('reduce_sum', rows(1, s(67108864, 1 << 20)), [['reference', undefined]]);
   add('reduce_sum', rows(s(16384, 256), 4096), [['reference', undefined]]);
@@ -180,7 +186,10 @@ function freshCases(small: boolean): Case[] {
   // start at addresses that are not 128-byte aligned, in x and in y. One odd side at a time
   // shows whether the reads (x's rows, cols odd) or the writes (y's rows, rows odd) cost it.
   for (const d of [rows(s(8192, 512), s(8192, 512)), rows(s(8191, 511), s(8193, 513)), rows(s(8192, 512), s(8193, 513)), rows(s(8193, 513), s(8192, 512))])
-    add('transpose', d, [['reference', undefined]]);
+    add('transpose', d, [
+      ['reference', undefined],
+      ...(d.rows % 32 ? [1, 4].map((tpw): [string, unknown] => [`candidate transpose_aligned, TPW ${tpw}`, alignedTranspose(tpw)]) : []),
+    ]);
   return out;
 }
 
