@@ -38,7 +38,8 @@ prepare() {
   cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$KIT/node_modules/webgpu/"
   cp node_modules/webgpu/dist/linux-x64/dawn.node "$KIT/node_modules/webgpu/dist/linux-x64/"
   cp reference/p3/*.wgsl "$KIT/ref/"
-  cp projects/p3/scripts/candidates/*.wgsl "$KIT/ref/"   # measured beside the reference by `fresh`
+  # Candidate kernels, measured beside the reference by `fresh` (gpu-measure.ts's freshCases), if any.
+  if compgen -G 'projects/p3/scripts/candidates/*.wgsl' > /dev/null; then cp projects/p3/scripts/candidates/*.wgsl "$KIT/ref/"; fi
   cp projects/p3/scripts/torch_baselines.py "$KIT/"
   xz -T0 -6 -c "$(command -v node)" > "$KIT/node.xz"
   # The Vulkan loader and the GL libraries the NVIDIA driver's Vulkan ICD links against, for amd64.

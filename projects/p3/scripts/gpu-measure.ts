@@ -9,7 +9,7 @@
 //   node gpu-measure.mjs --merge a.json b.json ... [--out merged.json]
 //
 // Prints the table of docs/gpu-results.md (markdown) and writes every figure as JSON.
-// --fresh: the memory-bound cases, the reference beside candidate kernels (./candidates/), meant
+// --fresh: the memory-bound cases, the reference beside any candidate kernels (./candidates/), meant
 // to be run one case per process (--list prints how many, --only I runs case I) so that no case is
 // timed in a process that has run anything else; --merge makes one table of their JSON files. As the
 // harness's driver does, a full garbage collection runs before every call's prepare (it releases
@@ -140,21 +140,6 @@ function diagCases(small: boolean): Case[] {
   return out;
 }
 
-/** A single-pass launch of a candidate kernel (./candidates/, copied beside the reference's files), one workgroup per row. */
-function candidate(file: string, overrides: object = {}): object {
-  const perRow = ({ rows }: Record<string, number>, d: { maxComputeWorkgroupsPerDimension: number }) => {
-    const x = Math.min(rows!, d.maxComputeWorkgroupsPerDimension);
-    return [x, Math.ceil(rows! / x)];
-  };
-  return { file, overrides, workgroups: perRow };
-}
-
-/** A launch of candidates/transpose_aligned.wgsl: a workgroup per 32 columns and TPW tiles of rows, plus the last window. */
-function alignedTranspose(TPW: number): object {
-  const workgroups = ({ rows, cols }: Record<string, number>) => [Math.ceil(cols! / 32), Math.ceil((Math.ceil(rows! / 32) + 1) / TPW)];
-  return { file: 'transpose_aligned.wgsl', overrides: { TPW }, workgroups };
-}
-
 /**
  * --fresh: the memory-bound cases of the main set, the reference and candidate kernels on the same
  * inputs. Run one case per process (gpu-check.sh fresh does): each case then starts right after
@@ -167,29 +152,27 @@ function freshCases(small: boolean): Case[] {
   const add = (task: string, d: Dims, impls: [string, unknown][]) => {
     for (const [impl, launch] of impls) out.push({ task, label: `${task} ${JSON.stringify(d)}`, dims: d, impl, launch });
   };
-  // Measured and not kept (docs/gpu-results.md): on an H100, a softmax with the row in an array
-  // and subgroup reductions, a 64 x 64 transpose, reduce_sum with more workgroups; on an H200
-  // (2026-11-27), softmax with four loads an iteration and with 512 or 1024 threads streaming,
-  // transposes with vec4 loads, with four tiles a workgroup (with and without the next tile's
-  // loads before the stores), and with workgroup memory left unzeroed. Adopted: the softmax's
-  // vec4 stores, its row in registers for wide rows, the transpose's and the layernorm's loads
+  // A candidate kernel goes in candidates/ beside this script (copied beside the reference's files by `prepare`)
+  // and is measured on the reference's inputs with an entry such as
+  //   ['candidate softmax_x', { file: 'softmax_x.wgsl', overrides: { WG: 256 }, workgroups: (s, d) => [...] }]
+  // beside ['reference', undefined]. Measured on an H100 or H200 and not kept (docs/gpu-results.md):
+  // a softmax with the row in an array, with four loads an iteration, with 512 or 1024 threads
+  // streaming; transposes with 64 x 64 tiles, vec4 loads, four tiles a workgroup (with and without
+  // the next tile's loads first), workgroup memory left unzeroed, 128-byte aligned stores;
+  // reduce_sum with more workgroups; layernorm with subgroup reductions. Adopted: the softmax's
+  // vec4 stores and its row in registers for wide rows, the transpose's and the layernorm's loads
   // issued before their results are used.
   add('softmax', rows(s(16384, 256), 4096), [['reference', undefined]]);
   add('softmax', rows(s(2048, 8), 32768), [['reference', undefined]]);
-  add('layernorm', { ...rows(s(16384, 256), 4096), eps: 1e-5 }, [
-    ['reference', undefined],
-    ['candidate layernorm_sg', candidate('layernorm_sg.wgsl', { WG: 256 })],
-  ]);
+  add('layernorm', { ...rows(s(16384, 256), 4096), eps: 1e-5 }, [['reference', undefined]]);
   add('reduce_sum', rows(1, s(67108864, 1 << 20)), [['reference', undefined]]);
   add('reduce_sum', rows(s(16384, 256), 4096), [['reference', undefined]]);
-  // 8191 x 8193 ran at about half the copy bandwidth with every transpose tried (H200): its rows
-  // start at addresses that are not 128-byte aligned, in x and in y. One odd side at a time
-  // shows whether the reads (x's rows, cols odd) or the writes (y's rows, rows odd) cost it.
+  // 8191 x 8193 runs at about half the copy bandwidth with every transpose tried (H200,
+  // 2026-11-27). One odd side at a time: 8192 x 8193 (x's rows unaligned) ran at 84%, 8193 x 8192
+  // (y's rows 8193 floats apart) at 56%, and 57-59% with every store a whole aligned 128-byte line:
+  // what costs is y's odd row pitch, not the alignment of the stores. Not understood yet.
   for (const d of [rows(s(8192, 512), s(8192, 512)), rows(s(8191, 511), s(8193, 513)), rows(s(8192, 512), s(8193, 513)), rows(s(8193, 513), s(8192, 512))])
-    add('transpose', d, [
-      ['reference', undefined],
-      ...(d.rows % 32 ? [1, 4].map((tpw): [string, unknown] => [`candidate transpose_aligned, TPW ${tpw}`, alignedTranspose(tpw)]) : []),
-    ]);
+    add('transpose', d, [['reference', undefined]]);
   return out;
 }
 
