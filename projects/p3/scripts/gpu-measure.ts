@@ -172,7 +172,10 @@ function freshCases(small: boolean): Case[] {
   // (y's rows 8193 floats apart) at 56%, and 57-59% with every store a whole aligned 128-byte line:
   // what costs is y's odd row pitch, not the alignment of the stores. Not understood yet.
   for (const d of [rows(s(8192, 512), s(8192, 512)), rows(s(8191, 511), s(8193, 513)), rows(s(8192, 512), s(8193, 513)), rows(s(8193, 513), s(8192, 512))])
-    add('transpose', d, [['reference', undefined]]);
+    add('transpose', d, [
+      ['reference', undefined],
+      ...(d.rows % 32 ? ['rowmajor', 'colmajor'].map((v): [string, unknown] => [`candidate transpose_${v}`, { file: `transpose_${v}.wgsl`, workgroups: ({ rows: r, cols: c }: Record<string, number>) => [Math.ceil(c! / 32), Math.ceil(r! / 32)] }]) : []),
+    ]);
   return out;
 }
 
