@@ -72,6 +72,8 @@ export const reduce_sum: MultiPassKernel<RowsSizes> = {
 
 export const transpose: Launch<RowsSizes> = {
   file: 'transpose.wgsl',
+  // Column-major tile order when y's rows are not whole 128-byte lines (transpose.wgsl says why).
+  overrides: ({ rows }) => ({ COLUMN_ORDER: rows % 32 === 0 ? 0 : 1 }),
   workgroups: ({ rows, cols }) => [cdiv(cols, 32), cdiv(rows, 32)],
 };
 

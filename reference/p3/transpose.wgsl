@@ -9,11 +9,17 @@
 // SM, short of the ~18 KiB an H100 needs to cover memory latency at full bandwidth (Little's
 // law). With the loads written out (a loop with constant bounds, unrolled), 8192 x 8192 went
 // from 0.243 to 0.156 ms on an H200, 56% to 87% of the copy bandwidth (docs/gpu-results.md).
-// Tiles are visited in diagonal order (workgroup (x, y) takes tile ((x + y) mod gx, ...), the
-// usual remapping for non-square grids too), so the workgroups in flight at any moment write to
-// many column ranges of y instead of one: with power-of-two sizes a row-by-row order sends all
-// their writes to the same few memory partitions (on an H100, 8192 x 8192 went from 0.54 to
-// 0.35 ms; 8191 x 8193 was unchanged).
+// Tile order, chosen by the launch (index.ts) through COLUMN_ORDER:
+// - rows a multiple of 32 (COLUMN_ORDER = 0): diagonal order (workgroup (x, y) takes tile
+//   ((x + y) mod gx, ...), the usual remapping for non-square grids too), so the workgroups in
+//   flight at any moment write to many column ranges of y instead of one: with power-of-two sizes
+//   a row-by-row order sends all their writes to the same few memory partitions (on an H100,
+//   8192 x 8192 went from 0.54 to 0.35 ms).
+// - other rows (COLUMN_ORDER = 1): column-major order, workgroup k + 1 taking the tile below
+//   workgroup k's. y's rows then start part way into a 128-byte line, so each line of y is written
+//   by the workgroups of two tiles, one below the other; in this order they run at the same time.
+//   On an H200, 8191 x 8193 went from 54% to 64% of the copy bandwidth, 8193 x 8192 from 56% to
+//   67% (row-major order: 56%, 58%), where 8192 x 8192 runs at 87% (docs/gpu-results.md).
 struct Sizes { rows: u32, cols: u32 }
 @group(0) @binding(0) var<uniform> sizes: Sizes;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -21,6 +27,7 @@ struct Sizes { rows: u32, cols: u32 }
 
 const T = 32u;
 const R = 4u; // rows of threads: each thread moves T / R elements
+override COLUMN_ORDER: u32 = 0; // 1: tiles in column-major order (see above)
 var<workgroup> tile: array<f32, T * (T + 1u)>;
 
 fn load(r: u32, c: u32, rows: u32, cols: u32) -> f32 {
@@ -39,7 +46,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let cols = sizes.cols;
   let bid = wid.x + nwg.x * wid.y;
   let by = bid % nwg.y;
-  let bx = (bid / nwg.y + by) % nwg.x;
+  var bx = bid / nwg.y;
+  if (COLUMN_ORDER == 0u) { bx = (bx + by) % nwg.x; } // diagonal
   let c0 = bx * T;
   let r0 = by * T;
   var v: array<f32, T / R>;
