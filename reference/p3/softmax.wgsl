@@ -1,6 +1,6 @@
 // Softmax by rows, one workgroup per row, numerically stable. Two ways, chosen by the launch
 // (index.ts) through the override REGS:
-// - REGS = 0, the streaming way (rows up to 8k floats, and any row not a multiple of 4): one pass
+// - REGS = 0, the streaming way (rows up to 8k or over 32k floats, or not a multiple of 4): one pass
 //   over the input in which each thread keeps a running maximum m and a running sum s of
 //   exp(x - m) over its elements (rescaling s when m grows: the online softmax), the workgroup
 //   combines the threads' (m, s) pairs in a tree, and a second sweep writes exp(x - m) / s. For
@@ -12,7 +12,7 @@
 //   reduces their maximum, then the sum of exp(x - max), and each thread writes its values out.
 //   The row is read from memory once. Streaming, a row of 128 KiB is read twice, and with many
 //   rows in flight the second read misses the cache: 2048 x 32768 ran at 64% of the copy
-//   bandwidth streaming (68% with 1024 threads a workgroup), 85% this way (H200, 2026-11-27,
+//   bandwidth streaming (68% with 1024 threads a workgroup), 84-85% this way (H200, 2026-11-27,
 //   docs/gpu-results.md). Named values, not an array indexed in a loop: an earlier version with
 //   an array ran at 22% on an H100, likely because the array was placed in local memory.
 struct Sizes { rows: u32, cols: u32 }
