@@ -117,7 +117,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let b4 = base >> 2u;
     for (var j = t; j < cols / 4u; j += WG) {
       let v = x[b4 + j];
-      let mv = max(max(v.x, v.y), max(v.z, v.w));
+      let mv = vmax(v);
       let mn = max(m, mv);
       let e = exp(v - vec4<f32>(mn));
       s = s * exp(m - mn) + (e.x + e.y) + (e.z + e.w);
